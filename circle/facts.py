@@ -33,10 +33,7 @@ TIMELINE_CSV: Path = DATA_DIR / "timeline.csv"
 ARTICLE_TXT: Path = DATA_DIR / "source_article_zh.txt"
 
 #: The ``source`` value of every row taken from the newspaper article.
-ARTICLE_SOURCE: str = (
-    "《一刻钟社区生活圈 乌海人的幸福坐标》, 郝颺 (Hao Yang), newspaper article, 2024 "
-    "(data/official/source_article_zh.txt)"
-)
+ARTICLE_SOURCE: str = "《一刻钟社区生活圈 乌海人的幸福坐标》（郝颺，2024年新闻报道）"
 
 FIGURE_COLUMNS: tuple[str, ...] = (
     "id", "value", "value_num", "qualifier", "unit_zh", "unit_en", "label_zh", "label_en",
