@@ -8,6 +8,7 @@ the street whose office point is nearest within its own district (a Voronoi appr
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,6 +30,20 @@ RIVER_HALF_WIDTH_M = 150.0
 BRIDGE_HALF_WIDTH_M = 90.0
 EARTH_RADIUS_M = 6_371_008.8
 NEIGHBOUR_BOUND_M = 165.0
+# The three distances above are for resolution 10; each H3 level is √7 finer, so other resolutions
+# scale them (the river and bridge never get narrower than at resolution 10).
+BASE_RESOLUTION = 10
+
+
+def resolution_scale(resolution: int) -> float:
+    """Cell spacing at ``resolution`` relative to resolution 10 (1.0 at 10, ≈2.65 at 9)."""
+    return math.sqrt(7.0) ** (BASE_RESOLUTION - int(resolution))
+
+
+def neighbour_bound_m(resolution: int) -> float:
+    """Search radius that finds exactly a cell's six neighbours at ``resolution``."""
+    return NEIGHBOUR_BOUND_M * resolution_scale(resolution)
+
 
 # A fixed origin for the local metric projection (the city hall), so every module agrees.
 ORIGIN_LAT, ORIGIN_LNG = 39.654299, 106.789451
@@ -153,20 +168,22 @@ def _assign_streets(x: np.ndarray, y: np.ndarray, district: np.ndarray) -> np.nd
     return out
 
 
-def _river_and_bridges(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _river_and_bridges(x: np.ndarray, y: np.ndarray,
+                       resolution: int = BASE_RESOLUTION) -> tuple[np.ndarray, np.ndarray]:
     points = shapely.points(x, y)
+    widen = max(1.0, resolution_scale(resolution))
     river_line = shapely.union_all([_project_geometry(f["geometry"]) for f in read_geojson(RIVER)["features"]])
-    river = shapely.distance(points, river_line) <= RIVER_HALF_WIDTH_M
+    river = shapely.distance(points, river_line) <= RIVER_HALF_WIDTH_M * widen
     bridge = np.zeros(len(x), bool)
     for row in read_csv(BRIDGES).itertuples():
         bx, by = to_local_xy([row.lat1, row.lat2], [row.lng1, row.lng2])
         segment = shapely.linestrings(np.column_stack([bx, by]))
-        bridge |= shapely.distance(points, segment) <= BRIDGE_HALF_WIDTH_M
+        bridge |= shapely.distance(points, segment) <= BRIDGE_HALF_WIDTH_M * widen
     return river, bridge & river
 
 
 def _neighbour_table(x: np.ndarray, y: np.ndarray, lat: np.ndarray, lng: np.ndarray,
-                     passable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                     passable: np.ndarray, resolution: int = BASE_RESOLUTION) -> tuple[np.ndarray, np.ndarray]:
     """(N, 6) neighbour positions and edge lengths.
 
     In a hexagonal tiling a cell's six neighbours are exactly its six nearest centres; at Wuhai they
@@ -175,7 +192,7 @@ def _neighbour_table(x: np.ndarray, y: np.ndarray, lat: np.ndarray, lng: np.ndar
     """
     n = len(x)
     tree = cKDTree(np.column_stack([x, y]))
-    dist, idx = tree.query(np.column_stack([x, y]), k=7, distance_upper_bound=NEIGHBOUR_BOUND_M)
+    dist, idx = tree.query(np.column_stack([x, y]), k=7, distance_upper_bound=neighbour_bound_m(resolution))
     idx = idx[:, 1:]  # drop self
     ok = np.isfinite(dist[:, 1:]) & (idx < n)
     ok &= passable[:, None]
@@ -207,6 +224,6 @@ def build_grid(resolution: int = DEFAULT_RESOLUTION) -> CityGrid:
         _, nearest = tree.query(np.column_stack([x[~known], y[~known]]))
         district[~known] = district[known][nearest]
     street = _assign_streets(x, y, district)
-    river, bridge = _river_and_bridges(x, y)
-    neighbours, edge = _neighbour_table(x, y, lat, lng, ~river | bridge)
+    river, bridge = _river_and_bridges(x, y, resolution)
+    neighbours, edge = _neighbour_table(x, y, lat, lng, ~river | bridge, resolution)
     return CityGrid(resolution, cells, lat, lng, x, y, district, street, river, bridge, neighbours, edge)

@@ -27,7 +27,7 @@ from circle.sources import CACHE_DIR, REFERENCE_DIR, SAMPLE_DIR, TAXONOMY_DIR
 from circle.taxonomy import circles, facility_types
 
 # Bump when the engine's output for the same inputs changes, so old caches are rebuilt.
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 COUNT_MINUTES = 15.0
 PT_CAP_MINUTES = 60.0
 
@@ -219,7 +219,8 @@ class CityIndex:
         x, y = gridmod.to_local_xy(lat, lng)
         dist, idx = self._tree.query(np.column_stack([x, y]), k=2)
         out = idx[:, 0].astype(np.int64)
-        unsure = (dist[:, 1] - dist[:, 0] < AMBIGUITY_M) | (dist[:, 0] > 90.0) | self._edge_cell[out]
+        scale = gridmod.resolution_scale(self.grid.resolution)
+        unsure = (dist[:, 1] - dist[:, 0] < AMBIGUITY_M * scale) | (dist[:, 0] > 90.0 * scale) | self._edge_cell[out]
         if unsure.any():
             out[unsure] = self._positions_of_points(lat[unsure], lng[unsure])
         return out
@@ -228,7 +229,7 @@ class CityIndex:
     def _edge_cell(self) -> np.ndarray:
         if not hasattr(self, "_edge_cell_cache"):
             dist, _ = self._tree.query(np.column_stack([self.grid.x, self.grid.y]), k=7,
-                                       distance_upper_bound=gridmod.NEIGHBOUR_BOUND_M)
+                                       distance_upper_bound=gridmod.neighbour_bound_m(self.grid.resolution))
             self._edge_cell_cache = ~np.isfinite(dist).all(axis=1)
         return self._edge_cell_cache
 
@@ -345,7 +346,17 @@ def _prepare_facilities(facilities: pd.DataFrame, grid: gridmod.CityGrid) -> pd.
     ids = np.fromiter((h3.str_to_int(h3.latlng_to_cell(a, b, grid.resolution))
                        for a, b in zip(table["lat"].tolist(), table["lng"].tolist())),
                       dtype=np.uint64, count=len(table))
-    table["cell_pos"] = grid.position_of(ids)
+    pos = grid.position_of(ids)
+    # A facility inside the city outline can sit in a boundary cell whose centre lies outside it
+    # (not in the grid): it belongs to the adjacent city cell, so no facility is silently dropped.
+    out = np.flatnonzero(pos < 0)
+    if len(out):
+        x, y = gridmod.to_local_xy(table["lat"].to_numpy()[out], table["lng"].to_numpy()[out])
+        dist, near = cKDTree(np.column_stack([grid.x, grid.y])).query(
+            np.column_stack([x, y]), distance_upper_bound=gridmod.neighbour_bound_m(grid.resolution))
+        ok = np.isfinite(dist)
+        pos[out[ok]] = near[ok]
+    table["cell_pos"] = pos
     return table
 
 

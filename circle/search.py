@@ -15,7 +15,7 @@ match                                       score      ``matched_on``
 ==========================================  =========  =============
 Chinese name, exact (official/short name)   100        exact
 Chinese alias, exact (长青, 凤凰岭, 乌海站)    98         exact
-Chinese prefix                              60–95      prefix
+Chinese prefix                              55–95      prefix
 Chinese substring                           55–85      prefix
 pinyin / English, exact                     88–90      pinyin/english
 homophone (Chinese typed, same pinyin)      80–84      pinyin
@@ -50,9 +50,9 @@ STREETS_CSV = REFERENCE_DIR / "street_locations.csv"
 MAX_QUERY_LEN = 100          # longer queries return no hits
 CONFIDENT = 80.0             # resolve() threshold
 FUZZY_CUTOFF = 70.0          # minimum rapidfuzz ratio for a typo match
-FUZZY_WEIGHT = 0.78          # fuzzy score = ratio × weight, so a typo never scores ≥ CONFIDENT
+FUZZY_WEIGHT = 1.0          # fuzzy score = ratio × weight, so a typo never scores ≥ CONFIDENT
 MAX_VARIANTS = 12            # reading variants (polyphonic characters) per string
-MAX_VARIANT_CHARS = 16       # longer strings get only their primary reading
+MAX_VARIANT_CHARS = 16       # longer strings (characters) get only their primary reading
 
 Kind = Literal["community", "street", "district", "landmark"]
 MatchedOn = Literal["exact", "prefix", "pinyin", "initials", "english", "fuzzy"]
@@ -131,9 +131,10 @@ def has_chinese(text: str) -> bool:
     return _CJK_CHAR.search(text) is not None
 
 
-def _syllables(text: str) -> list[tuple[str, tuple[str, ...], bool]]:
+def _syllables(text: str, with_others: bool = True) -> list[tuple[str, tuple[str, ...], bool]]:
     """(primary reading, other readings, is-a-character) per unit: one unit per Chinese
-    character (phrase-aware primary reading from pypinyin), one per run of anything else (as is)."""
+    character (phrase-aware primary reading from pypinyin), one per run of anything else (as is).
+    ``with_others=False`` skips the (slower) lookup of other readings."""
     units: list[tuple[str, tuple[str, ...], bool]] = []
     for run in _RUNS.findall(text):
         if not has_chinese(run):
@@ -144,28 +145,28 @@ def _syllables(text: str) -> list[tuple[str, tuple[str, ...], bool]]:
             units.extend((reading, (), True) for reading in primary)
             continue
         for ch, reading in zip(run, primary):
-            others = pinyin(ch, style=Style.NORMAL, heteronym=True)[0]
+            others = pinyin(ch, style=Style.NORMAL, heteronym=True)[0] if with_others else ()
             units.append((reading, tuple(r for r in others if r != reading), True))
     return units
 
 
-def _pinyin_forms(text: str) -> tuple[str, str, list[str]]:
+@lru_cache(maxsize=4096)
+def _pinyin_forms(text: str) -> tuple[str, str, tuple[str, ...]]:
     """(full pinyin, initials, other readings) of ``text`` (already normalised).
 
     The other readings swap one polyphonic character at a time (长 chang/zhang, 乐 le/yue), so a
     wrong guess by pypinyin — or by the resident — still matches exactly.
     """
-    units = _syllables(text)
+    units = _syllables(text, with_others=len(text) <= MAX_VARIANT_CHARS)
     readings = [u[0] for u in units]
     full = "".join(readings)
     initials = "".join(r[:1] if is_han else r for r, _, is_han in units)
     variants: list[str] = []
-    if len(units) <= MAX_VARIANT_CHARS:
-        for i, (_, others, _) in enumerate(units):
-            for other in others:
-                if len(variants) < MAX_VARIANTS:
-                    variants.append("".join(readings[:i] + [other] + readings[i + 1:]))
-    return full, initials, variants
+    for i, (_, others, _) in enumerate(units):
+        for other in others:
+            if len(variants) < MAX_VARIANTS:
+                variants.append("".join(readings[:i] + [other] + readings[i + 1:]))
+    return full, initials, tuple(variants)
 
 
 def _strip_parens(text: str) -> str:
@@ -390,7 +391,7 @@ def _match_chinese(q: str, index: _Index, offer: Offer) -> None:
             offer(i, 100.0 if primary else 98.0, "exact")
     for text, i in index.zh:
         if text != q and text.startswith(q):
-            offer(i, _coverage_score(q, text, 60, 35, 95), "prefix")
+            offer(i, _coverage_score(q, text, 55, 35, 95), "prefix")
         elif text != q and q in text:
             offer(i, _coverage_score(q, text, 55, 30, 85), "prefix")
 

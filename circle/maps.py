@@ -1,0 +1,131 @@
+"""Map layers (pydeck) that work offline and inside China.
+
+No tile server is needed: district borders, the Yellow River and place names are drawn from our own
+reference data (``context_layers``). ``map_provider=None`` keeps deck.gl from asking for any basemap;
+an online basemap is opt-in. Tooltips are ``{"text": ...}`` only: deck.gl puts text tooltips in
+``innerText``, so names from data files are never interpreted as HTML. Colour scales are
+colour-blind safe (viridis / cividis stops) and every layer has a stable ``id``.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+
+from circle import grid as gridmod
+from circle.i18n import pick
+from circle.names import english_name
+from circle.sources import DISTRICTS, RIVER, read_geojson
+
+CITY_VIEW = {"latitude": 39.56, "longitude": 106.80, "zoom": 9.4}
+# Viridis at 9 stops (colour-blind safe, perceptually even, prints in grey).
+VIRIDIS = np.array([
+    [68, 1, 84], [72, 40, 120], [62, 74, 137], [49, 104, 142], [38, 130, 142],
+    [31, 158, 137], [53, 183, 121], [109, 205, 89], [180, 222, 44], [253, 231, 37]], dtype=np.float64)
+LABEL_FONT = "'Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif"
+
+
+def colours(values, vmin: float, vmax: float, reverse: bool = False, alpha: int = 200) -> np.ndarray:
+    """RGBA (uint8) for each value on the viridis scale between vmin and vmax (NaN → light grey)."""
+    values = np.asarray(values, dtype=np.float64)
+    span = (vmax - vmin) or 1.0
+    x = np.clip((values - vmin) / span, 0.0, 1.0)
+    if reverse:
+        x = 1.0 - x
+    pos = x * (len(VIRIDIS) - 1)
+    lo = np.floor(pos).astype(int).clip(0, len(VIRIDIS) - 1)
+    hi = np.minimum(lo + 1, len(VIRIDIS) - 1)
+    frac = (pos - lo)[:, None]
+    rgb = VIRIDIS[lo] * (1 - frac) + VIRIDIS[hi] * frac
+    rgba = np.column_stack([rgb, np.full(len(values), alpha)])
+    rgba[~np.isfinite(values)] = [200, 200, 200, 120]
+    return rgba.round().astype(np.uint8)
+
+
+def legend(vmin: float, vmax: float, reverse: bool = False, steps: int = 5) -> list[tuple[float, str]]:
+    """(value, '#rrggbb') pairs for a legend of the same scale."""
+    values = np.linspace(vmin, vmax, steps)
+    return [(float(v), "#%02x%02x%02x" % tuple(c[:3])) for v, c in zip(values, colours(values, vmin, vmax, reverse))]
+
+
+@lru_cache(maxsize=1)
+def _district_paths() -> list[dict]:
+    rows = []
+    for feature in read_geojson(DISTRICTS)["features"]:
+        geom = feature["geometry"]
+        polygons = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
+        for polygon in polygons:
+            rows.append({"path": [[round(x, 5), round(y, 5)] for x, y in polygon[0]],
+                         "name": feature["properties"]["name"]})
+    return rows
+
+
+@lru_cache(maxsize=1)
+def _river_paths() -> list[dict]:
+    rows = []
+    for feature in read_geojson(RIVER)["features"]:
+        geom = feature["geometry"]
+        lines = geom["coordinates"] if geom["type"] == "MultiLineString" else [geom["coordinates"]]
+        rows += [{"path": [[round(x, 5), round(y, 5)] for x, y in line], "name": "黄河 Yellow River"} for line in lines]
+    return rows
+
+
+def _labels(lang: str, streets: bool) -> list[dict]:
+    rows = []
+    for d in gridmod.districts():
+        seat = [f for f in read_geojson(DISTRICTS)["features"] if str(f["properties"]["adcode"]) == d.code][0]
+        lng, lat = seat["properties"]["seat_wgs84"]
+        rows.append({"position": [lng, lat + 0.02], "text": pick(lang, d.name_zh, d.name_en + " District"),
+                     "size": 18})
+    if streets:
+        for row in gridmod.streets().itertuples():
+            rows.append({"position": [row.lng, row.lat], "text": pick(lang, row.name, english_name(row.name)),
+                         "size": 12})
+    rows.append({"position": [106.752, 39.60], "text": pick(lang, "黄河", "Yellow River"), "size": 13})
+    return rows
+
+
+def context_layers(lang: str = "zh", street_labels: bool = True) -> list[pdk.Layer]:
+    """District borders, the Yellow River and names: the map makes sense with no basemap."""
+    return [
+        pdk.Layer("PathLayer", _river_paths(), id="river", get_path="path", get_color=[70, 130, 200, 220],
+                  width_min_pixels=3, get_width=120, pickable=False),
+        pdk.Layer("PathLayer", _district_paths(), id="districts", get_path="path", get_color=[60, 60, 60, 200],
+                  width_min_pixels=1.5, get_width=40, pickable=False),
+        pdk.Layer("TextLayer", _labels(lang, street_labels), id="labels", get_position="position",
+                  get_text="text", get_size="size", get_color=[30, 30, 30, 230], character_set="auto",
+                  font_family=LABEL_FONT, get_text_anchor="'middle'", get_alignment_baseline="'center'",
+                  outline_width=3, outline_color=[255, 255, 255, 220], font_settings={"sdf": True},
+                  pickable=False),
+    ]
+
+
+def hex_layer(layer_id: str, frame: pd.DataFrame, pickable: bool = True) -> pdk.Layer:
+    """An H3 layer from a frame with a string ``hex`` column and an RGBA ``fill`` column."""
+    return pdk.Layer("H3HexagonLayer", frame, id=layer_id, get_hexagon="hex", get_fill_color="fill",
+                     stroked=False, filled=True, extruded=False, pickable=pickable, auto_highlight=pickable)
+
+
+def point_layer(layer_id: str, frame: pd.DataFrame, colour=(220, 50, 47, 230), radius_px: int = 6,
+                pickable: bool = True) -> pdk.Layer:
+    """Points from a frame with ``lat`` and ``lng`` columns."""
+    return pdk.Layer("ScatterplotLayer", frame, id=layer_id, get_position=["lng", "lat"],
+                     get_fill_color=list(colour), get_line_color=[255, 255, 255, 255], stroked=True,
+                     line_width_min_pixels=1, radius_min_pixels=radius_px, radius_max_pixels=radius_px + 4,
+                     get_radius=20, pickable=pickable)
+
+
+def make_deck(layers: list[pdk.Layer], view: dict | None = None, tooltip_text: str | None = None,
+              basemap: bool = False) -> pdk.Deck:
+    """A deck with our context layers underneath. ``basemap=True`` asks Carto for tiles (online only)."""
+    view = view or CITY_VIEW
+    return pdk.Deck(
+        layers=layers,
+        initial_view_state=pdk.ViewState(latitude=view["latitude"], longitude=view["longitude"],
+                                         zoom=view["zoom"], pitch=0, bearing=0),
+        map_provider="carto" if basemap else None,
+        map_style="light" if basemap else None,
+        tooltip={"text": tooltip_text} if tooltip_text else False,
+    )

@@ -1,0 +1,66 @@
+"""Story (home): what Wuhai built, the published figures with their sources, and what the data shows."""
+import streamlit as st
+
+from circle import charts, facts, metrics
+from circle.i18n import pick
+from circle.provenance import computed, official
+from circle.taxonomy import circles
+from ui.common import data_banner, figure_card, index, lang, md_escape, pct, t
+
+L = lang()
+st.title(t("story_title"))
+st.markdown(t("story_lede"))
+
+# 1. What a life circle is: the eight circles.
+st.header(t("story_what_h"))
+st.markdown(t("story_what"))
+cols = st.columns(4)
+for i, c in enumerate(circles()):
+    with cols[i % 4]:
+        st.markdown(f"**{c.order}. {md_escape(c.name(L))}**")
+        st.caption(md_escape(c.description_en if L == "en" else c.description_zh))
+
+# 2. The journey, from the official timeline.
+st.header(t("story_journey_h"))
+timeline = facts.load_timeline()
+for row in timeline.itertuples():
+    st.markdown(f"- **{md_escape(row.date)}** — {md_escape(row.event_en if L == 'en' else row.event_zh)}")
+st.caption(md_escape(official(facts.figure("residents_served")).text(L)))
+built = charts.build_chart("residents-served", None, L)
+st.altair_chart(built.chart, width="stretch")
+
+# 3. The published figures, each with its source.
+st.header(t("story_figures_h"))
+cards = [f for f in facts.key_figures()]
+cols = st.columns(4)
+for i, fig in enumerate(cards):
+    with cols[i % 4]:
+        figure_card(pick(L, fig.label_zh, fig.label_en), fig.display(L), official(fig))
+
+# 4. What the data shows, beside the official figure.
+st.header(t("story_data_h"))
+idx = index()
+data_banner(idx)
+st.markdown(t("story_data_note"))
+head = metrics.headline(idx)
+tag = computed(idx)
+left, right = st.columns(2)
+with left:
+    coverage = facts.figure("street_community_coverage")
+    figure_card(pick(L, coverage.label_zh, coverage.label_en), coverage.display(L), official(coverage))
+with right:
+    figure_card(t("m_all_circles"), pct(head["share_all_circles"]), tag,
+                help_text=t("method_coverage", speed=idx.params.speed_kmh))
+cols = st.columns(4)
+with cols[0]:
+    figure_card(t("m_f15"), pct(head["f15"]), tag)
+with cols[1]:
+    figure_card(t("m_pt"), f"{head['mean_pt_minutes']:.1f} {t('minutes')}", tag)
+with cols[2]:
+    figure_card(t("m_basic"), pct(head["share_basic_complete"]), tag)
+with cols[3]:
+    figure_card(t("m_not_covered"), f"{head['residents_not_all_circles']:,.0f}", tag)
+for chart_id in ("circle-coverage", "district-coverage"):
+    built = charts.build_chart(chart_id, idx, L)
+    st.altair_chart(built.chart, width="stretch")
+st.page_link("pages/my_circle.py", label=t("story_next"), icon="🚶")

@@ -1,0 +1,74 @@
+"""Helpers every page uses: the current language, the shared index, honest banners and tags."""
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from circle import i18n
+from circle.index import DEFAULT_DATASET, Dataset, load_index
+from circle.provenance import Tag
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def lang() -> str:
+    """'zh' or 'en', from the language switch (bound to the ``lang`` URL parameter)."""
+    value = st.session_state.get("lang")
+    if value is None:
+        value = st.query_params.get("lang")
+    return i18n.normalise_lang(value)
+
+
+def t(key: str, **values) -> str:
+    return i18n.t(key, lang(), **values)
+
+
+def md_escape(text: object) -> str:
+    """Text from data files, safe inside st.markdown (no links, images, HTML or emphasis)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def current_dataset() -> Dataset:
+    """The data set this session shows: the simulated sample unless the user loaded their own."""
+    return st.session_state.get("dataset", DEFAULT_DATASET)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _shared_index(dataset: Dataset):
+    # One copy per data set for all sessions: the arrays are read-only after the build.
+    return load_index(dataset)
+
+
+def index():
+    """The walking-access index of the current data set (built once, shared by all sessions)."""
+    with st.spinner(t("loading_index")):
+        return _shared_index(current_dataset())
+
+
+def data_banner(idx) -> None:
+    """Say plainly, in both languages, when a view is built on simulated data."""
+    if idx.dataset.simulated:
+        st.warning(i18n.t("simulated_banner", "zh") + "\n\n" + i18n.t("simulated_banner", "en"), icon="⚠️")
+    else:
+        st.info(t("imported_banner", label=md_escape(idx.describe(lang()))), icon="📂")
+
+
+def tag_line(tag: Tag) -> None:
+    """The provenance line under a number: official / computed / simulated, with its source."""
+    st.caption(md_escape(tag.text(lang())))
+
+
+def figure_card(label: str, value: str, tag: Tag, help_text: str | None = None) -> None:
+    """A metric with its provenance line underneath."""
+    st.metric(label, value, help=help_text)
+    tag_line(tag)
+
+
+def bad_param(detail: str) -> None:
+    """A friendly bilingual notice for a bad URL parameter (the page then shows its default)."""
+    st.warning(i18n.t("bad_param", "zh", detail=detail) + "\n\n" + i18n.t("bad_param", "en", detail=detail), icon="🔗")
+
+
+def pct(value: float, digits: int = 1) -> str:
+    return "—" if value != value else f"{value * 100:.{digits}f}%"
