@@ -136,6 +136,7 @@ class CityIndex:
         self.dataset = dataset
         self.key = key
         self.timings = timings or {}
+        self.memo: dict = {}  # derived views (map frames...) computed once per index
         self.types = facility_types()
         self.type_ids = tuple(t.id for t in self.types)
         self.type_pos = {t: i for i, t in enumerate(self.type_ids)}

@@ -18,6 +18,12 @@ FIXED = {
     "海勃湾区": "Haibowan District", "乌达区": "Wuda District", "海南区": "Hainan District", "乌海市": "Wuhai",
     "乌海高新技术产业开发区海勃湾产业园": "Wuhai High-tech Zone, Haibowan Industrial Park",
     "乌达经济开发区": "Wuda Economic Development Zone",
+    # pypinyin reads 乐 as yue out of context; the community is Minle.
+    "民乐社区居委会": "Minle Community", "民乐社区": "Minle Community",
+    "乌海高新技术产业开发区海勃湾产业园综合服务中心虚拟社区": "Haibowan Industrial Park Service Centre (virtual community)",
+    "乌达经济开发区虚拟社区": "Wuda Economic Development Zone (virtual community)",
+    "西来峰工业园社区": "Xilaifeng Industrial Park Community",
+    "卓山至骆驼山矿区社区": "Zhuoshan–Luotuoshan Mining Area Community",
 }
 
 

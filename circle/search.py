@@ -50,7 +50,7 @@ STREETS_CSV = REFERENCE_DIR / "street_locations.csv"
 MAX_QUERY_LEN = 100          # longer queries return no hits
 CONFIDENT = 80.0             # resolve() threshold
 FUZZY_CUTOFF = 70.0          # minimum rapidfuzz ratio for a typo match
-FUZZY_WEIGHT = 1.0          # fuzzy score = ratio × weight, so a typo never scores ≥ CONFIDENT
+FUZZY_WEIGHT = 0.78          # fuzzy score = ratio × weight, so a typo never scores ≥ CONFIDENT
 MAX_VARIANTS = 12            # reading variants (polyphonic characters) per string
 MAX_VARIANT_CHARS = 16       # longer strings (characters) get only their primary reading
 
@@ -416,12 +416,11 @@ def _match_latin(q: str, index: _Index, offer: Offer, penalty: float = 0.0, piny
     for text, i, kind in index.latin:
         if text == q or (pinyin_only and kind != "pinyin"):
             continue
-        how = kind if kind != "english" else "english"
         if text.startswith(q):
-            span = 20 if kind == "initials" else 25
-            offer(i, _coverage_score(q, text, 55 if kind != "initials" else 50, span, 80) - penalty, how)
+            base, span = (50, 20) if kind == "initials" else (55, 25)
+            offer(i, _coverage_score(q, text, base, span, 80) - penalty, kind)
         elif len(q) >= 3 and kind != "initials" and q in text:
-            offer(i, _coverage_score(q, text, 45, 25, 70) - penalty, how)
+            offer(i, _coverage_score(q, text, 45, 25, 70) - penalty, kind)
 
 
 def _match_fuzzy(q: str, keys: tuple[list[str], list[int]], offer: Offer) -> None:

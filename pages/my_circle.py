@@ -1,2 +1,140 @@
+"""My circle (我的生活圈): what a resident reaches on foot from home, and what is missing.
+
+A place comes from the search box, a click on the map, or the URL (?lat=..&lng=.. or ?place=..);
+the URL always holds the current view, so it is a permalink.
+"""
 import streamlit as st
-st.title('my_circle')
+
+from circle import access, mycircle, search
+from circle.i18n import pick
+from circle.maps import context_layers, hex_layer, make_deck, point_layer
+from circle.provenance import computed
+from circle.taxonomy import circles
+from ui.common import bad_param, data_banner, index, lang, md_escape, t, tag_line
+
+L = lang()
+idx = index()
+st.title(t("mc_title"))
+data_banner(idx)
+st.markdown(t("mc_intro"))
+
+# --- where: URL first, then what the user does on this page ---------------------------------
+params = st.query_params
+speed, speed_warning = mycircle.parse_speed(params.get("speed"))
+if speed_warning:
+    bad_param(*speed_warning)
+# A new URL (typed, shared, or from another page) wins over what this session last showed.
+url_place = (params.get("lat"), params.get("lng"), params.get("place"), params.get("crs"))
+if "place_state" not in st.session_state or url_place != st.session_state.get("place_url"):
+    st.session_state["place_state"] = mycircle.resolve_location(idx, *url_place)
+location = st.session_state["place_state"]
+for zh, en in location.warnings:
+    bad_param(zh, en)
+location.warnings = []
+
+
+
+def _choose_hit() -> None:
+    """Search result picked: that place becomes the view."""
+    choice = st.session_state.get("mc_pick")
+    hits = st.session_state.get("mc_hits", [])
+    if choice is not None and choice < len(hits):
+        st.session_state["place_state"] = mycircle._hit_location(hits[choice])
+
+
+def _map_clicked() -> None:
+    """A hex clicked on the map: its centre becomes the view."""
+    selection = st.session_state["mc_map"].selection
+    for layer_id in ("reach", "pick"):
+        for obj in (selection.objects or {}).get(layer_id, []):
+            centre = mycircle.cell_centre(obj.get("hex"))
+            if centre:
+                st.session_state["place_state"] = mycircle.Location(
+                    centre[0], centre[1], f"{centre[0]:.5f}, {centre[1]:.5f}", f"{centre[0]:.5f}, {centre[1]:.5f}")
+                return
+
+
+query = st.text_input(t("mc_search"), placeholder=t("mc_search_placeholder"), max_chars=100, key="mc_query")
+if query.strip():
+    hits = search.search(query, limit=8)
+    st.session_state["mc_hits"] = hits
+    if not hits:
+        st.info(t("mc_no_match", query=md_escape(query[:40])))
+    else:
+        labels = [f"{pick(L, h.name_zh, h.name_en)} · {h.district_zh or ''}"
+                  f"{' · ' + h.street_zh if h.street_zh and h.kind == 'community' else ''}" for h in hits]
+        st.radio(t("mc_results"), range(len(hits)), format_func=lambda i: labels[i], key="mc_pick",
+                 index=None, on_change=_choose_hit)
+location = st.session_state["place_state"]
+
+presets = access.SPEED_PRESETS_KMH
+speed_names = {v: k for k, v in presets.items()}
+speed_key = st.segmented_control(t("mc_speed"), list(presets), default=speed_names.get(speed, "default"),
+                                 format_func=lambda k: t(f"speed_{k}"), key="mc_speed", required=True)
+speed = presets[speed_key]
+
+# --- the profile -------------------------------------------------------------------------------
+profile = idx.lookup(location.lat, location.lng, speed_kmh=speed)
+if not profile.inside:
+    st.warning(t("mc_outside"))
+    location = mycircle.default_location()
+    st.session_state["place_state"] = location
+    profile = idx.lookup(location.lat, location.lng, speed_kmh=speed)
+
+# Keep the URL a permalink to exactly this view.
+st.query_params["lat"] = f"{location.lat:.6f}"
+st.query_params["lng"] = f"{location.lng:.6f}"
+st.query_params["speed"] = f"{speed:g}"
+for stale in ("place", "crs"):
+    if stale in st.query_params:
+        del st.query_params[stale]
+st.session_state["place_url"] = (f"{location.lat:.6f}", f"{location.lng:.6f}", None, None)
+
+st.subheader(location.label(L))
+if location.location_quality not in ("located", None):
+    st.caption(t("mc_approx_location", quality=md_escape(location.location_quality)))
+st.caption(t("mc_here", district=md_escape(pick(L, profile.district, profile.district_en)),
+             street=md_escape(profile.street)))
+
+left, right = st.columns([3, 2])
+with left:
+    reach = mycircle.reach_frame(idx, location.lat, location.lng, speed, lang=L)
+    layers = [hex_layer("pick", mycircle.pick_grid(idx, L)), hex_layer("reach", reach)] + context_layers(L) + [
+        point_layer("nearest", mycircle.nearest_points(profile, L), colour=(31, 119, 180, 220), radius_px=4),
+        point_layer("here", mycircle.here_frame(location, L), colour=(20, 20, 20, 255), radius_px=7,
+                    pickable=False),
+    ]
+    deck = make_deck(layers, {"latitude": location.lat, "longitude": location.lng, "zoom": 14},
+                     tooltip_text="{label}")
+    st.pydeck_chart(deck, on_select=_map_clicked, selection_mode="single-object", key="mc_map", height=480)
+    st.caption(t("mc_reach_legend"))
+
+with right:
+    st.metric(t("mc_circles_h"), t("mc_covered", n=profile.circles_covered))
+    tag_line(computed(idx))
+    st.metric("PT", f"{profile.pt_minutes:.1f} {t('minutes')}")
+    for c in circles():
+        mark = "✅" if profile.circles[c.id] else "⬜"
+        st.markdown(f"{mark} {md_escape(c.name(L))} — {t('covered') if profile.circles[c.id] else t('not_covered')}")
+
+st.subheader(t("mc_missing_h"))
+gaps = mycircle.missing(profile, L)
+if gaps:
+    for line in gaps:
+        st.markdown(f"- {md_escape(line)}")
+else:
+    st.success(t("mc_nothing_missing"))
+
+st.subheader(t("mc_types_h"))
+table = mycircle.types_table(profile, L)
+st.dataframe(
+    table.drop(columns=["type_id"]), hide_index=True, width="stretch",
+    column_config={
+        "type": t("col_type"), "circle": t("col_circle"),
+        "minutes": st.column_config.NumberColumn(t("col_minutes"), format="%.1f"),
+        "threshold": t("col_threshold"), "ok": t("col_ok"), "nearest": t("col_nearest"),
+        "count_15min": t("col_count15"),
+    })
+tag_line(computed(idx))
+st.caption(t("mc_permalink") + f": ?lat={location.lat:.6f}&lng={location.lng:.6f}&speed={speed:g}"
+           + ("&lang=en" if L == "en" else ""))

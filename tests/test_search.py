@@ -179,8 +179,15 @@ def test_pure_typo_is_fuzzy_and_below_exact():
 
 def test_polyphonic_reading_alternative():
     # pypinyin reads 民乐 as 'minyue' (folk music); residents may type 'minle'.
-    assert top("minle").name_zh == "民乐社区"
-    assert top("minyue").name_zh == "民乐社区"
+    for query in ("minle", "minyue", "minleshequ"):
+        hit = top(query)
+        assert (hit.name_zh, hit.matched_on) == ("民乐社区", "pinyin") and hit.score >= 80
+
+
+def test_homophone_typed_in_characters():
+    hit = top("长清社区")          # 清 for 青: same pinyin, and pypinyin reads 长清 as 'zhangqing'
+    assert (hit.name_zh, hit.matched_on) == ("长青社区", "pinyin")
+    assert 80 <= hit.score < 100
 
 
 def test_duplicate_names_show_street_and_district():

@@ -65,9 +65,11 @@ def figure_card(label: str, value: str, tag: Tag, help_text: str | None = None) 
     tag_line(tag)
 
 
-def bad_param(detail: str) -> None:
+def bad_param(detail_zh: str, detail_en: str | None = None) -> None:
     """A friendly bilingual notice for a bad URL parameter (the page then shows its default)."""
-    st.warning(i18n.t("bad_param", "zh", detail=detail) + "\n\n" + i18n.t("bad_param", "en", detail=detail), icon="🔗")
+    zh = i18n.t("bad_param", "zh", detail=md_escape(detail_zh))
+    en = i18n.t("bad_param", "en", detail=md_escape(detail_en or detail_zh))
+    st.warning(zh + "\n\n" + en, icon="🔗")
 
 
 def pct(value: float, digits: int = 1) -> str:
