@@ -5,31 +5,50 @@ from circle import i18n
 from ui.common import current_dataset, lang, md_escape, t
 
 st.set_page_config(page_title=i18n.t("app_title", "zh") + " · Wuhai 15-minute life circle",
-                   page_icon="🏘️", layout="wide")
+                   page_icon=":material/diversity_3:", layout="wide")
+
+# ?embed=true (Streamlit's own flag): a chart-only view for iframes, with no navigation or sidebar.
+EMBEDDED = bool(st.context.is_embedded)
 
 # Language lives in the URL (?lang=en); Chinese is the default and is left out of the URL.
 if st.session_state.get("lang") not in i18n.LANGS:
-    st.session_state["lang"] = i18n.normalise_lang(st.query_params.get("lang"))
-with st.sidebar:
-    st.segmented_control(i18n.t("language", "zh"), options=list(i18n.LANGS),
-                         format_func=lambda code: "中文" if code == "zh" else "English", key="lang",
-                         required=True)
+    raw_lang = st.query_params.get("lang")
+    st.session_state["lang"] = i18n.normalise_lang(raw_lang)
+    if raw_lang and raw_lang.strip().lower() not in i18n.LANGS:
+        st.session_state["bad_lang_param"] = raw_lang  # pages may say so (the chart page does)
+if not EMBEDDED:
+    with st.sidebar:
+        st.segmented_control(i18n.t("language", "zh"), options=list(i18n.LANGS),
+                             format_func=lambda code: "中文" if code == "zh" else "English", key="lang",
+                             required=True)
 if lang() == "en":
     st.query_params["lang"] = "en"
 elif "lang" in st.query_params:
     del st.query_params["lang"]
 
-PAGES = [
-    st.Page("pages/story.py", title=t("nav_story"), icon="📖", url_path="story", default=True),
-    st.Page("pages/my_circle.py", title=t("nav_my_circle"), icon="🚶", url_path="my-circle"),
-    st.Page("pages/city_map.py", title=t("nav_city_map"), icon="🗺️", url_path="city-map"),
-    st.Page("pages/progress.py", title=t("nav_progress"), icon="📈", url_path="progress"),
-    st.Page("pages/data_methods.py", title=t("nav_data"), icon="🗂️", url_path="data"),
+# The URL of a page is its file name (pages/my_circle.py → /my_circle). Streamlit registers the
+# files of pages/ by name before st.navigation runs, so any other url_path would flash a
+# "Page not found" dialog on deep links.
+PAGE_SPECS = [  # (file, title key, Material icon, visible)
+    ("story", "nav_story", "auto_stories", True),
+    ("my_circle", "nav_my_circle", "directions_walk", True),
+    ("city_map", "nav_city_map", "map", True),
+    ("progress", "nav_progress", "trending_up", True),
+    ("data_methods", "nav_data", "dataset", True),
+    ("load_data", "nav_load_data", "upload_file", True),
+    ("whatif", "nav_whatif", "explore", True),
+    ("gallery", "nav_gallery", "insert_chart", True),
+    ("briefing", "nav_briefing", "co_present", True),
+    ("chart", "nav_chart", "bar_chart", False),
 ]
-page = st.navigation(PAGES, position="top")
+PAGES = [st.Page(f"pages/{stem}.py", title=t(key), icon=f":material/{icon}:", url_path=stem,
+                 default=(stem == "story"), visibility="visible" if visible else "hidden")
+         for stem, key, icon, visible in PAGE_SPECS]
+page = st.navigation(PAGES, position="hidden" if EMBEDDED else "top")
 
-with st.sidebar:
-    dataset = current_dataset()
-    st.caption(md_escape(t("sidebar_data", label=dataset.label_zh if lang() == "zh" else dataset.label_en)))
+if not EMBEDDED:
+    with st.sidebar:
+        dataset = current_dataset()
+        st.caption(md_escape(t("sidebar_data", label=dataset.label_zh if lang() == "zh" else dataset.label_en)))
 
 page.run()

@@ -25,6 +25,7 @@ VIRIDIS = np.array([
     [68, 1, 84], [72, 40, 120], [62, 74, 137], [49, 104, 142], [38, 130, 142],
     [31, 158, 137], [53, 183, 121], [109, 205, 89], [180, 222, 44], [253, 231, 37]], dtype=np.float64)
 LABEL_FONT = "'Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif"
+ONLINE_STYLE = "light"
 
 
 def colours(values, vmin: float, vmax: float, reverse: bool = False, alpha: int = 200) -> np.ndarray:
@@ -89,14 +90,17 @@ def _labels(lang: str, streets: bool) -> list[dict]:
 
 def context_layers(lang: str = "zh", street_labels: bool = True) -> list[pdk.Layer]:
     """District borders, the Yellow River and names: the map makes sense with no basemap."""
+    labels = _labels(lang, street_labels)
+    # An explicit character set: pydeck would turn the string "auto" into an accessor function.
+    characters = pdk.types.String("".join(sorted({ch for row in labels for ch in row["text"]})))
     return [
         pdk.Layer("PathLayer", _river_paths(), id="river", get_path="path", get_color=[70, 130, 200, 220],
                   width_min_pixels=3, get_width=120, pickable=False),
         pdk.Layer("PathLayer", _district_paths(), id="districts", get_path="path", get_color=[60, 60, 60, 200],
                   width_min_pixels=1.5, get_width=40, pickable=False),
-        pdk.Layer("TextLayer", _labels(lang, street_labels), id="labels", get_position="position",
-                  get_text="text", get_size="size", get_color=[30, 30, 30, 230], character_set="auto",
-                  font_family=LABEL_FONT, get_text_anchor="'middle'", get_alignment_baseline="'center'",
+        pdk.Layer("TextLayer", labels, id="labels", get_position="position",
+                  get_text="text", get_size="size", get_color=[30, 30, 30, 230], character_set=characters,
+                  font_family=pdk.types.String(LABEL_FONT), get_text_anchor="'middle'", get_alignment_baseline="'center'",
                   outline_width=3, outline_color=[255, 255, 255, 220], font_settings={"sdf": True},
                   pickable=False),
     ]
@@ -121,11 +125,13 @@ def make_deck(layers: list[pdk.Layer], view: dict | None = None, tooltip_text: s
               basemap: bool = False) -> pdk.Deck:
     """A deck with our context layers underneath. ``basemap=True`` asks Carto for tiles (online only)."""
     view = view or CITY_VIEW
+    # map_provider=None with pydeck's default map_style (its "__MAP_STYLE__" sentinel) means no
+    # basemap and no requests; passing map_style=None instead would make Streamlit fetch Carto's.
+    basemap_args = {"map_provider": "carto", "map_style": ONLINE_STYLE} if basemap else {"map_provider": None}
     return pdk.Deck(
         layers=layers,
         initial_view_state=pdk.ViewState(latitude=view["latitude"], longitude=view["longitude"],
                                          zoom=view["zoom"], pitch=0, bearing=0),
-        map_provider="carto" if basemap else None,
-        map_style="light" if basemap else None,
+        **basemap_args,
         tooltip={"text": tooltip_text} if tooltip_text else False,
     )

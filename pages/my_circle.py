@@ -44,9 +44,9 @@ def _choose_hit() -> None:
 
 def _map_clicked() -> None:
     """A hex clicked on the map: its centre becomes the view."""
-    selection = st.session_state["mc_map"].selection
+    selection = st.session_state["mc_map"]["selection"]
     for layer_id in ("reach", "pick"):
-        for obj in (selection.objects or {}).get(layer_id, []):
+        for obj in (selection.get("objects") or {}).get(layer_id, []):
             centre = mycircle.cell_centre(obj.get("hex"))
             if centre:
                 st.session_state["place_state"] = mycircle.Location(
@@ -110,11 +110,11 @@ with left:
     st.caption(t("mc_reach_legend"))
 
 with right:
-    st.metric(t("mc_circles_h"), t("mc_covered", n=profile.circles_covered))
+    st.metric(t("mc_circles_h"), f"{profile.circles_covered}/8", help=t("mc_covered", n=profile.circles_covered))
     tag_line(computed(idx))
     st.metric("PT", f"{profile.pt_minutes:.1f} {t('minutes')}")
     for c in circles():
-        mark = "✅" if profile.circles[c.id] else "⬜"
+        mark = ":material/check_circle:" if profile.circles[c.id] else ":material/radio_button_unchecked:"
         st.markdown(f"{mark} {md_escape(c.name(L))} — {t('covered') if profile.circles[c.id] else t('not_covered')}")
 
 st.subheader(t("mc_missing_h"))

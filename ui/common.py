@@ -37,7 +37,14 @@ def current_dataset() -> Dataset:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _shared_index(dataset: Dataset):
     # One copy per data set for all sessions: the arrays are read-only after the build.
-    return load_index(dataset)
+    if dataset.simulated:
+        return load_index(dataset)
+    # An imported data set is cached on disk in its own workspace, never in the shipped .cache, and
+    # in memory only here (this cache evicts; load_index's per-process memo would keep every upload).
+    from circle.index import build_index
+    from circle.workspace import cache_dir_for
+
+    return build_index(dataset, cache_dir=cache_dir_for(dataset))
 
 
 def index():

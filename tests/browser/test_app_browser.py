@@ -1,0 +1,97 @@
+"""The app in a real browser: pages load, maps draw, search and clicks give a profile, phones work."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from tests.browser.conftest import canvas_has_pixels, screenshot, wait_for_app
+
+PAGES = [("story", "一刻钟社区生活圈 乌海人的幸福坐标"), ("my_circle", "我的生活圈"), ("city_map", "全市地图"),
+         ("progress", "进展"), ("data_methods", "数据与方法")]
+
+
+def _no_error(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, "a Streamlit exception is on screen"
+    assert "Traceback" not in page.content()
+
+
+@pytest.mark.parametrize("path,title", PAGES)
+def test_each_page_loads(page, app_url, path, title):
+    page.goto(f"{app_url}/{path}")
+    wait_for_app(page, title)
+    _no_error(page)
+    screenshot(page, f"page-{path}-zh")
+
+
+def test_english_from_url(page, app_url):
+    page.goto(f"{app_url}/story?lang=en")
+    wait_for_app(page, "The 15-minute life circle")
+    _no_error(page)
+    assert "lang=en" in page.url
+    screenshot(page, "page-story-en")
+
+
+def test_my_circle_map_draws(page, app_url):
+    page.goto(f"{app_url}/my_circle?place=长青社区")
+    wait_for_app(page, "长青社区")
+    page.wait_for_selector("canvas", timeout=60_000)
+    page.wait_for_timeout(2500)  # deck.gl draws after the hexes stream in
+    share = canvas_has_pixels(page)
+    screenshot(page, "my-circle-map")
+    assert share > 0.05, f"the map canvas looks blank ({share:.1%} drawn pixels)"
+    _no_error(page)
+    assert re.search(r"lat=39\.67\d+", page.url), "the URL should be a permalink with lat/lng"
+
+
+def test_search_gives_profile(page, app_url):
+    page.goto(f"{app_url}/my_circle")
+    wait_for_app(page, "我的生活圈")
+    box = page.get_by_label("搜索地点")
+    box.fill("xinda")
+    box.press("Enter")
+    wait_for_app(page)
+    page.get_by_text("新达佳苑社区", exact=False).first.click()
+    wait_for_app(page)
+    page.get_by_role("heading", name=re.compile("新达佳苑社区")).wait_for(timeout=30_000)
+    assert page.get_by_text("八个圈层中覆盖了", exact=False).count() >= 1
+    _no_error(page)
+    screenshot(page, "my-circle-search")
+
+
+def test_click_map_gives_profile(page, app_url):
+    page.goto(f"{app_url}/my_circle?place=长青社区")
+    wait_for_app(page, "长青社区")
+    canvas = page.locator("canvas").first
+    canvas.wait_for(timeout=60_000)
+    page.wait_for_timeout(2500)
+    box = canvas.bounding_box()
+    before = page.url
+    # Click north-east of the centre: inside the 15-minute reach, a different cell.
+    page.mouse.click(box["x"] + box["width"] * 0.62, box["y"] + box["height"] * 0.40)
+    deadline = time.time() + 30
+    while time.time() < deadline and page.url == before:
+        page.wait_for_timeout(300)
+    wait_for_app(page)
+    assert page.url != before, "clicking the map should move the view (and the permalink)"
+    page.get_by_role("heading", name=re.compile(r"39\.\d{5}, 106\.\d{5}")).wait_for(timeout=30_000)
+    _no_error(page)
+    screenshot(page, "my-circle-click")
+
+
+def test_phone_360px(phone_page, app_url):
+    phone_page.goto(f"{app_url}/my_circle?place=长青社区")
+    wait_for_app(phone_page, "长青社区")
+    phone_page.wait_for_timeout(2000)
+    overflow = phone_page.evaluate("() => document.documentElement.scrollWidth")
+    screenshot(phone_page, "phone-my-circle")
+    assert overflow <= 370, f"page is wider than a 360 px phone ({overflow}px)"
+    _no_error(phone_page)
+
+
+def test_bad_url_parameters_are_friendly(page, app_url):
+    page.goto(f"{app_url}/my_circle?lat=abc&lng=106&speed=99")
+    wait_for_app(page, "链接参数无效")
+    assert page.get_by_text("Invalid link parameter", exact=False).count() >= 1
+    _no_error(page)
