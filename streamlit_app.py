@@ -5,7 +5,7 @@ from circle import i18n
 from ui.common import current_dataset, lang, md_escape, t
 
 st.set_page_config(page_title=i18n.t("app_title", "zh") + " · Wuhai 15-minute life circle",
-                   page_icon=":material/diversity_3:", layout="wide")
+                   page_icon="ui/icon.png", layout="wide")
 
 # ?embed=true (Streamlit's own flag): a chart-only view for iframes, with no navigation or sidebar.
 EMBEDDED = bool(st.context.is_embedded)

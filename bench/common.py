@@ -28,6 +28,7 @@ SEED = 20_240_601
 @dataclass
 class Timing:
     times: list[float]
+    last: object = field(default=None, repr=False, compare=False)  # what the last timed call returned
 
     @property
     def median(self) -> float:
@@ -50,15 +51,17 @@ class Timing:
 
 
 def measure(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> Timing:
-    """Run ``fn`` ``warmup`` times untimed, then ``repeat`` times timed."""
+    """Run ``fn`` ``warmup`` times untimed, then ``repeat`` times timed (keeps the last result)."""
     for _ in range(warmup):
         fn()
     times = []
+    result = None
     for _ in range(repeat):
+        result = None  # free the previous result before the next call
         t = time.perf_counter()
-        fn()
+        result = fn()
         times.append(time.perf_counter() - t)
-    return Timing(times)
+    return Timing(times, result)
 
 
 def measure_each(fn: Callable, args: list, warmup: int = 20) -> Timing:

@@ -14,11 +14,13 @@ Single (benchmark 3)
     latency, median and min. If ``lookup`` misses the goal, a cProfile breakdown says where the
     time goes.
 
-Prototypes (labelled PROTO, never counted as the engine's PASS): a ``positions_of`` whose k-d tree
-query is bounded at 100 m (points farther than 90 m from every centre are outside the city, so they
-need no H3 call), checked equal to ``positions_of`` on every point; and a lean ``minutes_at(lat,
-lng)`` (one H3 call, one dict look-up, one column of ``dist_m``). They show what the suggested
-engine changes would buy.
+Correctness: ``positions_of`` is compared with ``h3.latlng_to_cell`` on every one of the 1 M points.
+
+Prototypes (labelled PROTO, never counted as the engine's PASS; see ``bench/proto.py``): the k-d
+tree query bounded at ~100 m (points farther than 90 m from every centre are outside the city and
+need no H3 call); a bucket-table locator in an affine-corrected plane; a lean ``lookup_many``; and
+a lean single-point ``minutes_at(lat, lng)``. Each is checked against H3 / the engine's own output
+and shows what a suggested engine change would buy.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ import time
 
 import numpy as np
 
-from bench.common import (SEED, Report, Timing, fmt_rate, fmt_s, fmt_x, log, measure, measure_each,
+from bench.common import (SEED, Report, fmt_rate, fmt_s, fmt_x, log, measure, measure_each,
                           ratio, verdict)
 
 BATCH_POINTS = 1_000_000
@@ -128,7 +130,7 @@ def proto_positions_bounded(index, lat, lng, workers: int = 1) -> np.ndarray:
     lat = np.asarray(lat, dtype=np.float64).ravel()
     lng = np.asarray(lng, dtype=np.float64).ravel()
     x, y = gridmod.to_local_xy(lat, lng)
-    dist, idx = index._tree.query(np.column_stack([x, y]), k=2, distance_upper_bound=FAR_M + 10.0,
+    dist, idx = index._tree.query(np.column_stack([x, y]), k=2, distance_upper_bound=FAR_M + AMBIGUITY_M + 1.0,
                                   workers=workers)
     near = dist[:, 0] <= FAR_M
     out = np.full(len(lat), -1, np.int64)
@@ -141,27 +143,30 @@ def proto_positions_bounded(index, lat, lng, workers: int = 1) -> np.ndarray:
     return out
 
 
-def make_proto_minutes_at(index):
-    """A lean single-point path: validate, one H3 call, dict → position, one column of minutes."""
-    from h3.api import basic_int as h3i
-
-    res = index.grid.resolution
-    pos_of = {int(c): i for i, c in enumerate(index.grid.cells.tolist())}
-    by_cell = np.ascontiguousarray(index.minutes().T)
-    isfinite = math.isfinite
-
-    def minutes_at(lat: float, lng: float):
-        if not (isfinite(lat) and isfinite(lng) and -90.0 <= lat <= 90.0 and -180.0 <= lng <= 180.0):
-            raise ValueError("bad coordinates")
-        pos = pos_of.get(h3i.latlng_to_cell(lat, lng, res), -1)
-        return None if pos < 0 else by_cell[pos]   # (T,) float32 minutes, inf beyond the search limit
-
-    return minutes_at, by_cell.nbytes
-
-
 # --- benchmark 2 -----------------------------------------------------------------------------------
 
+def _frames_equal(a, b, rows: np.ndarray) -> tuple[bool, list[str]]:
+    """Same columns, same values on ``rows`` (floats to float32, NaN = NaN; missing = missing)."""
+    import pandas as pd
+
+    if list(a.columns) != list(b.columns):
+        return False, ["columns differ"]
+    bad = []
+    for col in a.columns:
+        x, y = a[col].to_numpy()[rows], b[col].to_numpy()[rows]
+        if x.dtype.kind in "fc" or y.dtype.kind in "fc":
+            same = np.array_equal(np.asarray(x, np.float32), np.asarray(y, np.float32), equal_nan=True)
+        else:
+            xs, ys = pd.Series(x, dtype=object), pd.Series(y, dtype=object)
+            same = bool(((xs == ys) | (xs.isna() & ys.isna())).all())
+        if not same:
+            bad.append(col)
+    return not bad, bad
+
+
 def run_batch(quick: bool = False) -> Report:
+    from bench import proto
+
     rep = Report()
     index = get_index()
     lat, lng = bbox_points(index.grid, BATCH_POINTS, SEED)
@@ -173,20 +178,23 @@ def run_batch(quick: bool = False) -> Report:
 
     log(f"[batch] positions_of on {BATCH_POINTS:,} points × {repeat} ...")
     t_pos = measure(lambda: index.positions_of(lat, lng), repeat=repeat, warmup=0)
-    pos = index.positions_of(lat, lng)
-    inside = float((pos >= 0).mean())
     log(f"[batch] lookup_many on {BATCH_POINTS:,} points × {repeat} ...")
     t_many = measure(lambda: index.lookup_many(lat, lng), repeat=repeat, warmup=0)
+    pos, frame = t_pos.last, t_many.last
+    t_pos.last = t_many.last = None
+    inside = float((pos >= 0).mean())
+
+    log("[batch] ground truth: h3.latlng_to_cell for every point ...")
+    t = time.perf_counter()
+    truth = proto.h3_positions(index, lat, lng)
+    truth_s = time.perf_counter() - t
+    wrong = int((pos != truth).sum())
 
     log(f"[batch] brute-force straight-line baseline on {BATCH_BASELINE_SAMPLE:,} of the points ...")
     brute = BruteForce(index)
     bl, bn = lat[:BATCH_BASELINE_SAMPLE], lng[:BATCH_BASELINE_SAMPLE]
     t_brute = measure(lambda: brute.many(bl, bn), repeat=repeat, warmup=1)
     brute_full_s = t_brute.median * BATCH_POINTS / BATCH_BASELINE_SAMPLE
-
-    log("[batch] prototype: positions_of with a bounded k-d tree query ...")
-    proto_ok = bool(np.array_equal(proto_positions_bounded(index, lat, lng), pos))
-    t_proto = measure(lambda: proto_positions_bounded(index, lat, lng), repeat=repeat, warmup=0)
 
     # Where positions_of spends its time (one run each).
     from circle import grid as gridmod
@@ -195,23 +203,43 @@ def run_batch(quick: bool = False) -> Report:
     t = time.perf_counter()
     dist, idx = index._tree.query(np.column_stack([x, y]), k=2)
     kd_s = time.perf_counter() - t
-    unsure = (dist[:, 1] - dist[:, 0] < AMBIGUITY_M) | (dist[:, 0] > FAR_M) | index._edge_cell[idx[:, 0]]
     far = dist[:, 0] > FAR_M
+    unsure = (dist[:, 1] - dist[:, 0] < AMBIGUITY_M) | far | index._edge_cell[idx[:, 0]]
     t = time.perf_counter()
     index._positions_of_points(lat[unsure], lng[unsure])
     h3_s = time.perf_counter() - t
 
+    log("[batch] prototypes: bounded k-d query; bucket locator; lean lookup_many ...")
+    bounded_ok = bool(np.array_equal(proto_positions_bounded(index, lat, lng), truth))
+    t_bounded = measure(lambda: proto_positions_bounded(index, lat, lng), repeat=repeat, warmup=0)
+    t = time.perf_counter()
+    locator = proto.ProtoLocator(index, ambiguity_m=3.0)
+    locator_build_s = time.perf_counter() - t
+    locator_ok = bool(np.array_equal(locator.positions(lat, lng), truth))
+    t_locator = measure(lambda: locator.positions(lat, lng), repeat=repeat, warmup=0)
+    lean = proto.ProtoLookupMany(index, locator)
+    lean_frame = lean(lat, lng)
+    agree = pos == truth
+    lean_ok, lean_bad = _frames_equal(lean_frame, frame, np.flatnonzero(agree))
+    del lean_frame, frame
+    t_lean = measure(lambda: lean(lat, lng), repeat=repeat, warmup=0)
+
     rate_pos = BATCH_POINTS / t_pos.median
     rate_many = BATCH_POINTS / t_many.median
-    rate_proto = BATCH_POINTS / t_proto.median
     reaches = [name for name, r in (("lookup_many", rate_many), ("positions_of", rate_pos)) if r >= BATCH_GOAL_PER_S]
     rep.details.update({
-        "points": BATCH_POINTS, "inside_fraction": inside, "positions_of": t_pos.as_dict(),
+        "points": BATCH_POINTS, "seed": SEED, "inside_fraction": inside, "positions_of": t_pos.as_dict(),
         "lookup_many": t_many.as_dict(), "brute_force_sample": t_brute.as_dict(),
         "brute_force_extrapolated_s": brute_full_s, "rate_positions_of": rate_pos, "rate_lookup_many": rate_many,
-        "proto_bounded_positions": t_proto.as_dict(), "proto_bounded_equal": proto_ok,
+        "positions_of_vs_h3_mismatches": wrong, "h3_truth_s": truth_s, "ambiguity_m": AMBIGUITY_M,
         "positions_of_breakdown": {"kdtree_query_unbounded_s": kd_s, "unsure_fraction": float(unsure.mean()),
                                    "far_fraction": float(far.mean()), "h3_fallback_s": h3_s},
+        "proto_bounded_kd": {**t_bounded.as_dict(), "equal_to_h3": bounded_ok},
+        "proto_locator": {**t_locator.as_dict(), "equal_to_h3": locator_ok, "build_s": locator_build_s,
+                          "bytes": locator.nbytes, "candidates_per_bucket": locator.k,
+                          "metric": locator.S.tolist()},
+        "proto_lookup_many": {**t_lean.as_dict(), "equal_to_engine": lean_ok, "differing_columns": lean_bad,
+                              "rows_compared": int(agree.sum())},
         "goal_reached_by": reaches,
     })
     goal = f"≥ {BATCH_GOAL_PER_S / 1e6:g} M/s"
@@ -221,20 +249,36 @@ def run_batch(quick: bool = False) -> Report:
                   f"{fmt_x(ratio(brute_full_s, t_many.median))}"))
     rep.add("batch", f"positions_of, {BATCH_POINTS:,} bbox points", f"{fmt_rate(rate_pos)} ({t_pos})", goal,
             verdict(rate_pos >= BATCH_GOAL_PER_S), rate_pos, "points/s",
-            note=(f"unbounded k-d tree query {fmt_s(kd_s)}; {unsure.mean():.1%} of points sent to H3 one by one "
-                  f"({fmt_s(h3_s)}), {far.mean():.1%} of them only because they are > {FAR_M:g} m from every "
-                  f"centre, i.e. outside the city"))
+            note=(f"ratio vs brute force {fmt_x(ratio(brute_full_s, t_pos.median))}; unbounded k-d tree query "
+                  f"{fmt_s(kd_s)}; {unsure.mean():.1%} of points sent to H3 one by one ({fmt_s(h3_s)}), "
+                  f"{far.mean():.1%} only because they are > {FAR_M:g} m from every centre, i.e. outside the "
+                  f"city; AMBIGUITY_M = {AMBIGUITY_M:g} m"))
+    rep.add("batch", "positions_of equals h3.latlng_to_cell", f"{wrong:,} of {BATCH_POINTS:,} differ",
+            "0 differ", verdict(wrong == 0), wrong, "points",
+            note=f"ground truth from h3 (integer API) for every point, {fmt_s(truth_s)}")
     rep.add("batch", "brute-force straight-line scan (baseline)",
             f"{fmt_rate(BATCH_POINTS / brute_full_s)} ({fmt_s(brute_full_s)} for 1 M, EXTRAPOLATED)",
             note=(f"timed on {BATCH_BASELINE_SAMPLE:,} of the points ({t_brute}), × {BATCH_POINTS // BATCH_BASELINE_SAMPLE}; "
                   f"nearest by straight line over {len(index.facilities):,} facilities, {len(index.type_ids)} types"))
     rep.add("batch", "speed-up vs brute force (lookup_many / positions_of)",
             f"{fmt_x(ratio(brute_full_s, t_many.median))} / {fmt_x(ratio(brute_full_s, t_pos.median))}")
+    rep.add("batch", "goal ≥ 2 M/s reached by", ", ".join(reaches) if reaches else "neither engine function")
     rep.add("batch", "PROTO positions_of, k-d query bounded at 100 m",
-            f"{fmt_rate(rate_proto)} ({t_proto})", goal, "PROTO", rate_proto, "points/s",
-            note=(f"not the engine: a suggested change, measured here; identical output to positions_of on all "
-                  f"{BATCH_POINTS:,} points: {proto_ok}"))
-    rep.add("batch", "goal ≥ 2 M/s reached by", ", ".join(reaches) if reaches else "neither function")
+            f"{fmt_rate(BATCH_POINTS / t_bounded.median)} ({t_bounded})", goal, "PROTO",
+            BATCH_POINTS / t_bounded.median, "points/s",
+            note=f"not the engine: the one-line change; equal to H3 on all {BATCH_POINTS:,} points: {bounded_ok}")
+    rep.add("batch", "PROTO bucket locator (affine-corrected)",
+            f"{fmt_rate(BATCH_POINTS / t_locator.median)} ({t_locator})", goal, "PROTO",
+            BATCH_POINTS / t_locator.median, "points/s",
+            note=(f"not the engine: bench/proto.py ProtoLocator; equal to H3 on all {BATCH_POINTS:,} points: "
+                  f"{locator_ok}; built in {fmt_s(locator_build_s)}, {locator.nbytes / 2**20:.1f} MiB, "
+                  f"≤ {locator.k} candidates per 80 m bucket, 3 m margin"))
+    rep.add("batch", "PROTO lean lookup_many",
+            f"{fmt_rate(BATCH_POINTS / t_lean.median)} ({t_lean})", goal, "PROTO",
+            BATCH_POINTS / t_lean.median, "points/s",
+            note=(f"not the engine: ProtoLocator + cell strings cached per index + categorical district/street; "
+                  f"same values as lookup_many on the {int(agree.sum()):,} rows where positions_of = H3: {lean_ok}"
+                  + (f" (differs in {', '.join(lean_bad)})" if lean_bad else "")))
     return rep
 
 
@@ -283,13 +327,17 @@ def run_single(quick: bool = False) -> Report:
     log(f"[single] brute-force scan for one point × {n} ...")
     brute = BruteForce(index)
     t_brute = measure_each(brute.one, points)
-    minutes_at, by_cell_bytes = make_proto_minutes_at(index)
-    t_proto = measure_each(minutes_at, points, warmup=50)
-    # the prototype must agree with the engine
-    pos = index.positions_of(lat, lng)
+    log(f"[single] prototypes: lean lookup (same Profile) and minutes_at × {n} ...")
+    from bench import proto
+    lean = proto.ProtoLookup(index)
+    t_lean = measure_each(lean.lookup, points, warmup=50)
+    t_proto = measure_each(lean.minutes_at, points, warmup=50)
+    # the prototypes must agree with the engine
+    pos = index._positions_of_points(lat, lng)   # exact H3, what lookup() uses
     engine_minutes = index.minutes()
-    proto_ok = all(np.array_equal(minutes_at(a, b), engine_minutes[:, p])
+    proto_ok = all(np.array_equal(lean.minutes_at(a, b), engine_minutes[:, p])
                    for (a, b), p in zip(points, pos.tolist()))
+    lean_ok = all(lean.lookup(a, b).to_dict() == index.lookup(a, b).to_dict() for a, b in points)
 
     # stages of lookup (each timed per call)
     stages = {
@@ -302,8 +350,8 @@ def run_single(quick: bool = False) -> Report:
 
     rep.details.update({
         "points": n, "lookup": t_lookup.as_dict(), "lookup_many_1": t_many1.as_dict(),
-        "brute_force_1": t_brute.as_dict(), "proto_minutes_at": t_proto.as_dict(), "proto_equal": proto_ok,
-        "proto_extra_bytes": by_cell_bytes,
+        "brute_force_1": t_brute.as_dict(), "proto_minutes_at": t_proto.as_dict(), "proto_minutes_at_equal": proto_ok,
+        "proto_lookup": t_lean.as_dict(), "proto_lookup_equal": lean_ok, "proto_extra_bytes": lean.nbytes,
         "lookup_stages_median_s": {k: v.median for k, v in stages.items()},
         "lookup_profile": profile_summary, "lookup_profile_text": profile_text,
     })
@@ -320,10 +368,14 @@ def run_single(quick: bool = False) -> Report:
             note=f"builds a 43-column DataFrame for one row; ratio vs brute force {fmt_x(ratio(t_brute.median, t_many1.median))}")
     rep.add("single", "brute-force scan, one point (baseline)", str(t_brute),
             note=f"{len(index.type_ids)} numpy argmins over the facilities of each type")
+    rep.add("single", "PROTO lean lookup (same Profile)", str(t_lean), goal, "PROTO", t_lean.median * 1e6, "µs",
+            note=(f"not the engine: bench/proto.py ProtoLookup — per-index lists/arrays instead of DataFrame.iloc, "
+                  f"per-cell coverage table, H3 integer API + dict; Profile.to_dict() identical to lookup's on all "
+                  f"{n:,} points: {lean_ok}; {lean.nbytes / 2**20:.0f} MiB of cell-major copies"))
     rep.add("single", "PROTO minutes_at(lat, lng)", str(t_proto), goal, "PROTO", t_proto.median * 1e6, "µs",
-            note=(f"not the engine: validate + one H3 call + dict + one (T,) row of a cell-major minutes array "
-                  f"({by_cell_bytes / 2**20:.1f} MiB extra); equals the engine's minutes: {proto_ok}; "
-                  f"ratio vs brute force {fmt_x(ratio(t_brute.median, t_proto.median))}"))
+            note=(f"not the engine: validate + one H3 call + dict + one (T,) row of cell-major minutes; equals "
+                  f"the engine's minutes on all {n:,} points: {proto_ok}; ratio vs brute force "
+                  f"{fmt_x(ratio(t_brute.median, t_proto.median))}"))
     return rep
 
 
@@ -335,4 +387,3 @@ def run(quick: bool = False) -> Report:
     return rep
 
 
-__all__ = ["run", "run_batch", "run_single", "Timing"]

@@ -4,7 +4,8 @@ Measured in fresh interpreters, so nothing else from the benchmark run inflates 
 
 * RSS (``/proc/self/status`` VmRSS) after importing the engine and its libraries, after
   ``load_index()`` (from the on-disk cache when it is current), and after the first batched and
-  single look-ups (which build lazy tables); the peak RSS from ``resource.getrusage``;
+  single look-ups (which build lazy tables); the peak (VmHWM — ``getrusage``'s ru_maxrss would
+  include the parent's peak, since Linux keeps it across exec);
 * Python-level allocations of ``load_index()`` with ``tracemalloc`` (current and peak; numpy
   reports its buffers to tracemalloc), in a second interpreter because tracing slows loading;
 * the size of every array the index holds, and of the cache file on disk.
@@ -16,7 +17,6 @@ from bench.common import Report, run_python
 _CODE = r"""
 import json, os, sys, time
 from pathlib import Path
-import resource
 
 def rss():
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -24,7 +24,11 @@ def rss():
             return int(line.split()[1]) / 1024.0
 
 def peak():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    # VmHWM, not getrusage's ru_maxrss: on Linux ru_maxrss survives exec, so a child started by a
+    # big benchmark process would report the parent's peak.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
 
 TRACE = bool(int(sys.argv[1])) if len(sys.argv) > 1 else False
 out = {"rss_start_mb": rss()}

@@ -62,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--force", action="store_true", help="rebuild even if the cache is fresh")
     build.add_argument("--speed", type=_speed, default=4.0, help="walking speed km/h (default 4.0)")
     build.add_argument("--pois", type=Path, help="import facilities from FILE into --workspace and build there")
-    build.add_argument("--crs", default="wgs84", help="coordinate system of --pois: wgs84|gcj02|bd09")
+    build.add_argument("--crs", default="auto",
+                       help="coordinate system of --pois: wgs84|gcj02|bd09, or auto (default: detect, with a warning)")
     build.add_argument("--workspace", type=Path, help="workspace folder for imported data")
 
     sample = sub.add_parser("sample", help="regenerate the simulated sample / 重新生成模拟样本")
@@ -82,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     lookup.add_argument("--speed", type=_speed, default=None)
     lookup.add_argument("--json", action="store_true")
     lookup.add_argument("--workspace", type=Path)
+    briefing = sub.add_parser("briefing", help="export the briefing deck / 导出汇报幻灯片 (PPTX or PDF)")
+    briefing.add_argument("--out", type=Path, required=True, help="FILE.pptx or FILE.pdf")
+    briefing.add_argument("--lang", choices=("zh", "en"), default="zh")
+    briefing.add_argument("--district", default=None, help="focus: 海勃湾区|海南区|乌达区 (or code / English name)")
+    briefing.add_argument("--workspace", type=Path)
     return parser
 
 
@@ -161,7 +167,32 @@ def cmd_lookup(args) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "sample": cmd_sample, "stats": cmd_stats, "lookup": cmd_lookup}
+def cmd_briefing(args) -> int:
+    from circle import briefing
+    from circle.chart_state import find_district
+
+    fmt = args.out.suffix.lower().lstrip(".")
+    if fmt not in ("pptx", "pdf"):
+        raise CliError(f"输出文件须以 .pptx 或 .pdf 结尾 / --out must end in .pptx or .pdf: {args.out}")
+    district = None
+    if args.district:
+        district = find_district(args.district)
+        if district is None:
+            raise CliError(f"没有这个区：{args.district}（海勃湾区、海南区、乌达区）/ no such district: "
+                           f"{args.district} (Haibowan, Hainan, Wuda)")
+    if not args.out.parent.exists():
+        raise CliError(f"输出目录不存在：{args.out.parent} / output folder does not exist: {args.out.parent}")
+    started = time.perf_counter()
+    index = _index_for(args)
+    deck = briefing.build_deck(index, args.lang, district)
+    data = briefing.export(deck, fmt)
+    args.out.write_bytes(data)
+    print(f"{args.out}: {len(deck)} slides, {len(data):,} bytes, {time.perf_counter() - started:.1f} s / 汇报幻灯片已导出")
+    return 0
+
+
+COMMANDS = {"build": cmd_build, "sample": cmd_sample, "stats": cmd_stats, "lookup": cmd_lookup,
+            "briefing": cmd_briefing}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,8 @@ import math
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import h3
@@ -22,6 +23,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from circle import access, geo
+from circle.h3fast import CellLocator
 from circle import grid as gridmod
 from circle.sources import CACHE_DIR, REFERENCE_DIR, SAMPLE_DIR, TAXONOMY_DIR
 from circle.taxonomy import circles, facility_types
@@ -83,16 +85,45 @@ class Profile:
     street: str | None = None
     population_in_cell: int = 0
     types: dict[str, TypeAccess] = field(default_factory=dict)
-    circles: dict[str, bool] = field(default_factory=dict)
+    circles: dict[str, bool | None] = field(default_factory=dict)  # None: no data for that circle
     circles_covered: int = 0
     pt_minutes: float | None = None
     basic_complete: bool = False
     missing: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        out = asdict(self)
-        out["types"] = {k: {kk: vv for kk, vv in asdict(v).items()} for k, v in self.types.items()}
+        """Plain JSON-ready data (the CLI's ``--json`` output)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "types"}
+        out["circles"] = dict(self.circles)
+        out["missing"] = list(self.missing)
+        out["types"] = {k: {f.name: getattr(v, f.name) for f in fields(v)} for k, v in self.types.items()}
         return out
+
+
+class TypesView(Mapping):
+    """Type id → :class:`TypeAccess` for one cell, built on first access.
+
+    ``lookup`` answers in a few microseconds because the 37 per-type records are only made when
+    somebody reads them (a page, ``to_dict``, the CLI)."""
+
+    def __init__(self, index: "CityIndex", pos: int, minutes: np.ndarray, counts: np.ndarray):
+        self._index, self._pos, self._minutes, self._counts = index, pos, minutes, counts
+        self._built: dict[str, TypeAccess] | None = None
+
+    def _build(self) -> dict[str, TypeAccess]:
+        if self._built is None:
+            self._built = {t: self._index._type_access(i, self._pos, self._minutes, self._counts)
+                           for i, t in enumerate(self._index.type_ids)}
+        return self._built
+
+    def __getitem__(self, type_id: str) -> TypeAccess:
+        return self._build()[type_id]
+
+    def __iter__(self):
+        return iter(self._index.type_ids)
+
+    def __len__(self) -> int:
+        return len(self._index.type_ids)
 
 
 def _hash_inputs(dataset: Dataset, params: Params) -> str:
@@ -105,6 +136,17 @@ def _hash_inputs(dataset: Dataset, params: Params) -> str:
         digest.update(Path(path).read_bytes())
     digest.update(",".join(dataset.types_without_data).encode())
     return digest.hexdigest()[:20]
+
+
+def _scalar_latlng(lat, lng) -> tuple[float, float]:
+    """Validate one coordinate pair fast (the numpy validator costs ~10 µs on scalars)."""
+    try:
+        la, ln = float(lat), float(lng)
+    except (TypeError, ValueError):
+        return tuple(float(v) for v in geo.validate_latlng(lat, lng))  # raises its bilingual message
+    if not (math.isfinite(la) and math.isfinite(ln) and -90.0 <= la <= 90.0 and -180.0 <= ln <= 180.0):
+        geo.validate_latlng(la, ln)  # raises with the precise bilingual message
+    return la, ln
 
 
 def spread_population(grid: gridmod.CityGrid, positions: np.ndarray, people: np.ndarray) -> np.ndarray:
@@ -142,11 +184,34 @@ class CityIndex:
         self.type_pos = {t: i for i, t in enumerate(self.type_ids)}
         self.thresholds = np.array([t.threshold_min for t in self.types], dtype=np.float64)
         self.no_data = np.array([t in dataset.types_without_data for t in self.type_ids])
-        self.population = spread_population(grid, self._positions_of_points(
+        self._locator = CellLocator(grid.cells, grid.resolution, grid.lat, grid.lng)
+        self.population = spread_population(grid, self.positions_of(
             residences["lat"].to_numpy(), residences["lng"].to_numpy()), residences["population"].to_numpy())
-        self._tree = cKDTree(np.column_stack([grid.x, grid.y]))
+        # Which rows count for each circle: its essential types that the data set has data for.
+        # A circle none of whose essential types has data is "no data", never "not covered".
+        self._circle_rows = {c.id: [self.type_pos[t.id] for t in self.types
+                                    if t.circle == c.id and t.essential and not self.no_data[self.type_pos[t.id]]]
+                             for c in circles()}
+        self.circles_with_data = tuple(cid for cid, rows in self._circle_rows.items() if rows)
+        self._basic_rows = [self.type_pos[t.id] for t in self.types
+                            if t.mofcom == "basic" and not self.no_data[self.type_pos[t.id]]]
+        # Plain arrays for the per-point answers (DataFrame.iloc per type would cost ~50 µs each).
+        self._fac_id = facilities["id"].astype(str).to_numpy(dtype=object)
+        self._fac_name_zh = facilities["name_zh"].astype(str).to_numpy(dtype=object)
+        self._fac_name_en = facilities["name_en"].astype(str).to_numpy(dtype=object)
+        self._fac_lat = facilities["lat"].to_numpy(dtype=np.float64)
+        self._fac_lng = facilities["lng"].to_numpy(dtype=np.float64)
+        self._street_names = gridmod.streets()["name"].to_numpy(dtype=object)
         self._per_cell_counts = self._facility_counts_per_cell()
         self._cell_table_default = self._cell_table(params.speed_kmh)
+        # For one-point answers at the index speed: plain arrays and a dict from H3 id to position.
+        self._circle_ids = tuple(c.id for c in circles())
+        self._circles_with_data_set = frozenset(self.circles_with_data)
+        self._circle_flags = np.stack([self._cell_table_default[f"circle_{cid}"].to_numpy() for cid in self._circle_ids])
+        self._pt = self._cell_table_default["pt_minutes"].to_numpy()
+        self._basic = self._cell_table_default["basic_complete"].to_numpy()
+        self._districts = gridmod.districts()
+        self._cell_position = dict(zip(grid.cells.tolist(), range(grid.size)))
 
     # --- facts per cell ---------------------------------------------------------------------
     def minutes(self, speed_kmh: float | None = None) -> np.ndarray:
@@ -154,20 +219,21 @@ class CityIndex:
         return self.dist_m / access.metres_per_minute(speed_kmh or self.params.speed_kmh)
 
     def _coverage(self, minutes: np.ndarray) -> dict[str, np.ndarray]:
+        """Circles covered, MOFCOM basic complete and PT for each column of ``minutes`` (T, n).
+
+        Only types the data set has data for count: a circle without any is left out (no data),
+        and PT averages the circles that have data."""
         within = minutes <= self.thresholds[:, None]
-        covered = {}
-        for c in circles():
-            rows = [self.type_pos[t.id] for t in self.types if t.circle == c.id and t.essential]
-            rows = [r for r in rows if not self.no_data[r]] or rows
-            covered[c.id] = within[rows].all(axis=0)
-        basic = [self.type_pos[t.id] for t in self.types if t.mofcom == "basic" and not self.no_data[self.type_pos[t.id]]]
         capped = np.minimum(minutes, PT_CAP_MINUTES)
-        category = []
-        for c in circles():
-            rows = [self.type_pos[t.id] for t in self.types if t.circle == c.id and t.essential]
+        covered, category = {}, []
+        for cid in self.circles_with_data:
+            rows = self._circle_rows[cid]
+            covered[cid] = within[rows].all(axis=0)
             category.append(capped[rows].mean(axis=0))
-        return {"circles": covered, "basic": within[basic].all(axis=0) if basic else np.zeros(minutes.shape[1], bool),
-                "pt": np.mean(category, axis=0)}
+        n = minutes.shape[1]
+        return {"circles": covered,
+                "basic": within[self._basic_rows].all(axis=0) if self._basic_rows else np.zeros(n, bool),
+                "pt": np.mean(category, axis=0) if category else np.full(n, np.nan)}
 
     def _cell_table(self, speed_kmh: float) -> pd.DataFrame:
         """One row per cell: where it is, who lives there, what it covers (at ``speed_kmh``)."""
@@ -178,9 +244,11 @@ class CityIndex:
             "population": self.population, "pt_minutes": cov["pt"].astype(np.float32),
             "basic_complete": cov["basic"],
         })
-        for cid, mask in cov["circles"].items():
-            table[f"circle_{cid}"] = mask
-        table["circles_covered"] = np.sum([m for m in cov["circles"].values()], axis=0).astype(np.int8)
+        for c in circles():  # a circle without data: False here, and NaN in every share (metrics)
+            table[f"circle_{c.id}"] = cov["circles"].get(c.id, np.zeros(self.grid.size, bool))
+        table["circles_covered"] = np.sum([cov["circles"][cid] for cid in self.circles_with_data]
+                                          + [np.zeros(self.grid.size, np.int8)], axis=0).astype(np.int8)
+        table["all_circles"] = table["circles_covered"] == len(self.circles_with_data)
         return table
 
     def cells_at_speed(self, speed_kmh: float | None = None) -> pd.DataFrame:
@@ -200,7 +268,8 @@ class CityIndex:
 
     # --- points → cells ----------------------------------------------------------------------
     def _positions_of_points(self, lat: np.ndarray, lng: np.ndarray) -> np.ndarray:
-        """Grid positions of WGS-84 points (-1 outside the city), exact H3 assignment."""
+        """Grid positions of WGS-84 points (-1 outside the city) asking h3 point by point (the
+        reference that ``positions_of`` is tested against)."""
         lat = np.asarray(lat, dtype=np.float64)
         lng = np.asarray(lng, dtype=np.float64)
         ids = np.fromiter((h3.str_to_int(h3.latlng_to_cell(a, b, self.grid.resolution))
@@ -208,31 +277,11 @@ class CityIndex:
         return self.grid.position_of(ids)
 
     def positions_of(self, lat, lng) -> np.ndarray:
-        """Fast exact point → cell position for many points (-1 outside the city).
+        """Exact point → cell position for many points at once (-1 outside the city).
 
-        Within a hexagonal tiling the cell holding a point is the one with the nearest centre, so a
-        k-d tree over cell centres answers almost every point. Points the local projection cannot
-        settle (nearly equidistant from two centres, in a cell on the city's edge, or far out)
-        are asked of H3 itself, so the answer equals ``h3.latlng_to_cell`` for every point.
-        """
-        lat = np.asarray(lat, dtype=np.float64).ravel()
-        lng = np.asarray(lng, dtype=np.float64).ravel()
-        x, y = gridmod.to_local_xy(lat, lng)
-        dist, idx = self._tree.query(np.column_stack([x, y]), k=2)
-        out = idx[:, 0].astype(np.int64)
-        scale = gridmod.resolution_scale(self.grid.resolution)
-        unsure = (dist[:, 1] - dist[:, 0] < AMBIGUITY_M * scale) | (dist[:, 0] > 90.0 * scale) | self._edge_cell[out]
-        if unsure.any():
-            out[unsure] = self._positions_of_points(lat[unsure], lng[unsure])
-        return out
-
-    @property
-    def _edge_cell(self) -> np.ndarray:
-        if not hasattr(self, "_edge_cell_cache"):
-            dist, _ = self._tree.query(np.column_stack([self.grid.x, self.grid.y]), k=7,
-                                       distance_upper_bound=gridmod.neighbour_bound_m(self.grid.resolution))
-            self._edge_cell_cache = ~np.isfinite(dist).all(axis=1)
-        return self._edge_cell_cache
+        ``circle.h3fast`` does H3's own face projection and lattice rounding, compiled, so the
+        answer equals ``h3.latlng_to_cell`` for every point at millions of points per second."""
+        return self._locator.locate(lat, lng)
 
     # --- answers -------------------------------------------------------------------------------
     def _check_points(self, lat, lng, crs: str):
@@ -242,55 +291,61 @@ class CityIndex:
     def lookup(self, lat: float, lng: float, crs: str = "wgs84", speed_kmh: float | None = None) -> Profile:
         """The walking profile of one point. Outside the city: ``inside=False``; impossible
         coordinates (NaN, |lat| > 90, ...) raise ValueError."""
-        lat, lng = self._check_points(lat, lng, crs)
-        lat, lng = float(lat), float(lng)
-        speed = float(speed_kmh or self.params.speed_kmh)
+        lat, lng = _scalar_latlng(lat, lng)
+        if crs != "wgs84":
+            lat, lng = (float(v) for v in geo.to_wgs84(lat, lng, crs))
+        speed = float(self.params.speed_kmh if speed_kmh is None else speed_kmh)
         if not 1.0 <= speed <= 10.0:
             raise ValueError(f"步行速度须在 1–10 km/h 之间 / walking speed must be 1–10 km/h, got {speed}")
-        pos = int(self._positions_of_points(np.array([lat]), np.array([lng]))[0])
+        pos = self._cell_position.get(h3.str_to_int(h3.latlng_to_cell(lat, lng, self.grid.resolution)), -1)
         if pos < 0:
             return Profile(inside=False, lat=lat, lng=lng, speed_kmh=speed)
         return self.profile_of_cell(pos, speed, lat=lat, lng=lng)
 
     def profile_of_cell(self, pos: int, speed_kmh: float | None = None, lat: float | None = None,
                         lng: float | None = None) -> Profile:
+        """The profile of the cell at grid position ``pos`` (at the index speed, from precomputed
+        arrays; at another speed, recomputed exactly, counts included)."""
         speed = float(speed_kmh or self.params.speed_kmh)
-        mpm = access.metres_per_minute(speed)
-        minutes = self.dist_m[:, pos] / mpm
-        if abs(speed - self.params.speed_kmh) < 1e-9:
-            counts = self.count15[:, pos].astype(int)
+        minutes = self.dist_m[:, pos] / access.metres_per_minute(speed)
+        at_index_speed = abs(speed - self.params.speed_kmh) < 1e-9
+        if at_index_speed:
+            counts = self.count15[:, pos]
+            flags = self._circle_flags[:, pos]
+            pt, basic = float(self._pt[pos]), bool(self._basic[pos])
         else:
             counts = self.counts_within(pos, COUNT_MINUTES, speed)
-        cov = self._coverage(minutes[:, None])
-        district = gridmod.districts()[int(self.grid.district[pos])]
-        street = gridmod.streets().iloc[int(self.grid.street[pos])]
-        types = {}
-        missing = []
-        for i, ftype in enumerate(self.types):
-            near = int(self.nearest[i, pos])
-            row = self.facilities.iloc[near] if near >= 0 else None
-            m = float(minutes[i]) if math.isfinite(minutes[i]) else None
-            no_data = bool(self.no_data[i])
-            within = None if no_data else (m is not None and m <= ftype.threshold_min)
-            if within is False:
-                missing.append(ftype.id)
-            types[ftype.id] = TypeAccess(
-                minutes=None if m is None else round(m, 2),
-                nearest_id=None if row is None else str(row["id"]),
-                nearest_name=None if row is None else str(row["name_zh"]),
-                nearest_name_en=None if row is None else str(row["name_en"]),
-                nearest_lat=None if row is None else float(row["lat"]),
-                nearest_lng=None if row is None else float(row["lng"]),
-                count_15min=int(counts[i]), threshold_min=ftype.threshold_min, within_threshold=within)
-        circle_flags = {cid: bool(mask[0]) for cid, mask in cov["circles"].items()}
+            cov = self._coverage(minutes[:, None])
+            flags = np.array([cov["circles"][cid][0] if cid in cov["circles"] else False
+                              for cid in self._circle_ids])
+            pt, basic = float(cov["pt"][0]), bool(cov["basic"][0])
+        circle_flags = {cid: (bool(flags[k]) if cid in self._circles_with_data_set else None)
+                        for k, cid in enumerate(self._circle_ids)}
+        beyond = ~(minutes <= self.thresholds) & ~self.no_data
+        district = self._districts[int(self.grid.district[pos])]
         return Profile(
             inside=True, lat=float(self.grid.lat[pos] if lat is None else lat),
             lng=float(self.grid.lng[pos] if lng is None else lng), speed_kmh=speed,
             cell=h3.int_to_str(int(self.grid.cells[pos])), district=district.name_zh,
-            district_en=district.name_en, street=str(street["name"]),
-            population_in_cell=int(round(self.population[pos])), types=types, circles=circle_flags,
-            circles_covered=int(sum(circle_flags.values())), pt_minutes=round(float(cov["pt"][0]), 2),
-            basic_complete=bool(cov["basic"][0]), missing=missing)
+            district_en=district.name_en, street=str(self._street_names[int(self.grid.street[pos])]),
+            population_in_cell=int(round(self.population[pos])), types=TypesView(self, pos, minutes, counts),
+            circles=circle_flags, circles_covered=sum(1 for v in circle_flags.values() if v),
+            pt_minutes=round(pt, 2) if math.isfinite(pt) else None, basic_complete=basic,
+            missing=[self.type_ids[i] for i in np.flatnonzero(beyond)])
+
+    def _type_access(self, i: int, pos: int, minutes: np.ndarray, counts: np.ndarray) -> TypeAccess:
+        near = int(self.nearest[i, pos])
+        m = float(minutes[i]) if math.isfinite(minutes[i]) else None
+        has = near >= 0
+        return TypeAccess(
+            minutes=None if m is None else round(m, 2),
+            nearest_id=self._fac_id[near] if has else None,
+            nearest_name=self._fac_name_zh[near] if has else None,
+            nearest_name_en=self._fac_name_en[near] if has else None,
+            nearest_lat=float(self._fac_lat[near]) if has else None,
+            nearest_lng=float(self._fac_lng[near]) if has else None,
+            count_15min=int(counts[i]), threshold_min=int(self.thresholds[i]),
+            within_threshold=None if self.no_data[i] else bool(m is not None and m <= self.thresholds[i]))
 
     def counts_within(self, pos: int, minutes: float, speed_kmh: float) -> np.ndarray:
         """How many facilities of each type lie within ``minutes`` of cell ``pos`` (exact search)."""
@@ -335,9 +390,6 @@ class CityIndex:
 
     def describe(self, lang: str = "zh") -> str:
         return self.dataset.label_zh if lang == "zh" else self.dataset.label_en
-
-
-AMBIGUITY_M = 3.0
 
 
 # --- building and caching ----------------------------------------------------------------------
@@ -426,8 +478,8 @@ def build_index(dataset: Dataset = DEFAULT_DATASET, params: Params = Params(), *
         facilities = _prepare_facilities(facilities_raw, grid)
         return CityIndex(grid, facilities, residences, dist, nearest, count, params, dataset, key, timings)
     t = time.perf_counter()
-    grid = gridmod.build_grid(params.resolution)
-    timings["grid_s"] = time.perf_counter() - t
+    grid, grid_cached = _grid(params.resolution, cache_dir if use_cache else None, force)
+    timings["load_grid_cache_s" if grid_cached else "grid_s"] = time.perf_counter() - t
     t = time.perf_counter()
     facilities = _prepare_facilities(facilities_raw, grid)
     timings["facilities_to_cells_s"] = time.perf_counter() - t
@@ -442,18 +494,46 @@ def build_index(dataset: Dataset = DEFAULT_DATASET, params: Params = Params(), *
     return CityIndex(grid, facilities, residences, dist, nearest, count, params, dataset, key, timings)
 
 
+def _grid_key(resolution: int) -> str:
+    """The grid depends only on the reference data, the resolution and the engine version."""
+    digest = hashlib.sha256(f"{ENGINE_VERSION}:{resolution}".encode())
+    for path in sorted(REFERENCE_DIR.glob("*.csv")) + sorted(REFERENCE_DIR.glob("*.geojson")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def _grid(resolution: int, cache_dir: Path | None, force: bool) -> tuple[gridmod.CityGrid, bool]:
+    """The city grid, from its own cache when the reference data are unchanged (a new set of
+    facilities then rebuilds in well under a second); ``force`` rebuilds it too."""
+    path = None if cache_dir is None else cache_dir / f"grid-{_grid_key(resolution)}.npz"
+    if path is not None and path.exists() and not force:
+        with np.load(path) as z:
+            return gridmod.CityGrid(int(z["resolution"]), *(z[k] for k in _GRID_FIELDS)), True
+    grid = gridmod.build_grid(resolution)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            np.savez(f, resolution=grid.resolution, **{k: getattr(grid, k) for k in _GRID_FIELDS})
+        os.replace(tmp, path)
+    return grid, False
+
+
 _LOADED: dict[tuple, CityIndex] = {}
 
 
 def load_index(dataset: Dataset = DEFAULT_DATASET, speed_kmh: float = access.DEFAULT_SPEED_KMH,
-               resolution: int = gridmod.DEFAULT_RESOLUTION, *, force: bool = False) -> CityIndex:
+               resolution: int = gridmod.DEFAULT_RESOLUTION, *, force: bool = False,
+               cache_dir: Path = CACHE_DIR) -> CityIndex:
     """The index for a data set and parameters, built if the cache is missing or stale.
 
-    Kept in memory per process, so repeated calls are free; pass ``force=True`` to rebuild."""
+    Kept in memory per process, so repeated calls are free; pass ``force=True`` to rebuild.
+    ``cache_dir``: where the on-disk cache lives (an imported data set uses its workspace's own)."""
     params = Params(resolution=resolution, speed_kmh=float(speed_kmh))
-    memo = (dataset, params)
+    memo = (dataset, params, Path(cache_dir))
     if not force and memo in _LOADED:
         return _LOADED[memo]
-    index = build_index(dataset, params, force=force)
+    index = build_index(dataset, params, force=force, cache_dir=Path(cache_dir))
     _LOADED[memo] = index
     return index

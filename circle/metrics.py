@@ -84,10 +84,12 @@ def summary(index, by: str = "city", speed_kmh: float | None = None) -> pd.DataF
         row = {"code": info["code"], "name_zh": info["name_zh"], "name_en": info["name_en"],
                "district_zh": info["district_zh"], "population": int(round(p.sum())),
                "cells_populated": int((p > 0).sum())}
-        for c in circles():
-            row[f"share_{c.id}"] = _share(cells[f"circle_{c.id}"].to_numpy()[sel], p)
-        row["share_all_circles"] = _share(cells["circles_covered"].to_numpy()[sel] == len(circles()), p)
-        row["residents_not_all_circles"] = int(round(p.sum() - (p * (cells["circles_covered"].to_numpy()[sel] == len(circles()))).sum()))
+        for c in circles():  # a circle the data set has no data for is NaN, not "not covered"
+            row[f"share_{c.id}"] = (_share(cells[f"circle_{c.id}"].to_numpy()[sel], p)
+                                    if c.id in index.circles_with_data else float("nan"))
+        all_circles = cells["all_circles"].to_numpy()[sel]
+        row["share_all_circles"] = _share(all_circles, p)
+        row["residents_not_all_circles"] = int(round(p.sum() - (p * all_circles).sum()))
         row["share_basic_complete"] = _share(cells["basic_complete"].to_numpy()[sel], p)
         row["f15"] = _share(pt[sel] <= 15.0, p)
         row["mean_pt_minutes"] = float((pt[sel] * p).sum() / p.sum()) if p.sum() > 0 else float("nan")

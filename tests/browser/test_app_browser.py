@@ -95,3 +95,15 @@ def test_bad_url_parameters_are_friendly(page, app_url):
     wait_for_app(page, "链接参数无效")
     assert page.get_by_text("Invalid link parameter", exact=False).count() >= 1
     _no_error(page)
+
+
+@pytest.mark.parametrize("path", ["story", "my_circle?place=长青社区", "city_map", "progress", "data_methods"])
+def test_no_request_leaves_the_machine(page, app_url, path):
+    """Works offline and inside China: every request the page makes goes to the app itself."""
+    outside = []
+    page.on("request", lambda request: outside.append(request.url)
+            if not request.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None)
+    page.goto(f"{app_url}/{path}")
+    wait_for_app(page)
+    page.wait_for_timeout(3000)
+    assert outside == [], f"requests left the machine: {outside[:5]}"

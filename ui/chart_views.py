@@ -1,0 +1,135 @@
+"""Streamlit glue for the gallery, the embeddable chart page and the briefing: cached chart builds,
+download buttons, the source line under a chart, and embed detection."""
+from __future__ import annotations
+
+import streamlit as st
+
+from circle import chart_export, chart_state, charts, grid
+from circle.index import Dataset
+from ui.common import current_dataset, index, md_escape, t
+
+EXPORT_FORMATS = (("png", "PNG"), ("svg", "SVG"), ("csv", "CSV"), ("json", "JSON"))
+
+
+def ensure_app_navigation() -> None:
+    """Run this page inside streamlit_app.py (navigation, language, embed handling).
+
+    Streamlit keeps a legacy mode for projects with a ``pages/`` folder: until some session has
+    called ``st.navigation``, a fresh server runs a deep link (``/chart?...``) as a bare page
+    script, with an auto-generated sidebar of file names and without ``streamlit_app.py``. An
+    embed URL is often the first request a server gets, so we leave that mode and rerun."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a future Streamlit without the legacy mode
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def is_embedded() -> bool:
+    """True when the app is opened with ``?embed=true`` (Streamlit's own embed flag)."""
+    try:
+        return bool(st.context.is_embedded)
+    except Exception:  # noqa: BLE001 - no context (raw mode)
+        return False
+
+
+@st.cache_resource(show_spinner=False, max_entries=96)
+def _built(dataset: Dataset, state: chart_state.ChartState):
+    built = charts.build_chart(state.chart_id, _index_of(dataset), **state.build_kwargs())
+    if built.is_image:  # render the files now, under the cache lock (matplotlib is not thread-safe)
+        built.image.png()
+        built.image.svg()
+    return built
+
+
+def _index_of(dataset: Dataset):
+    from ui.common import _shared_index
+
+    return _shared_index(dataset)
+
+
+def built_chart(state: chart_state.ChartState):
+    """The chart for ``state`` on the current data set (built once, shared by all sessions)."""
+    index()  # shows the loading spinner the first time
+    return _built(current_dataset(), state)
+
+
+def show_chart(built, image_width: int | None = None) -> None:
+    """The chart itself: Altair, or the rendered picture for image charts (``image_width`` px)."""
+    if built.is_image:
+        st.image(built.image.png(), width=image_width or "stretch")
+    else:
+        st.altair_chart(built.chart, width="stretch")
+
+
+def source_caption(built) -> None:
+    """Source, date, method and (where it is) the simulated warning, in the page's language."""
+    lang = built.meta.get("lang", "zh")
+    lines = [built.source_line, chart_export.date_line(lang)]
+    if built.simulated:
+        lines.insert(0, t("gallery_simulated_note"))
+    st.caption("  \n".join(md_escape(line) for line in lines))
+
+
+def download_buttons(built, state: chart_state.ChartState, key: str) -> None:
+    """PNG, SVG, CSV and metadata JSON; each file is made only when its button is clicked."""
+    query = state.to_query()
+    stem = chart_export.file_stem(built, query)
+    cols = st.columns(len(EXPORT_FORMATS))
+    for col, (fmt, label) in zip(cols, EXPORT_FORMATS):
+        mime = {"png": "image/png", "svg": "image/svg+xml", "csv": "text/csv", "json": "application/json"}[fmt]
+        with col:
+            st.download_button(
+                f"{label}", data=_deferred(built, fmt, query), file_name=f"{stem}.{fmt}", mime=mime,
+                key=f"{key}_{fmt}", on_click="ignore", icon=":material/download:",
+                help=t(f"gallery_dl_{fmt}"),
+            )
+
+
+def _deferred(built, fmt: str, query: dict):
+    # Runs when the button is clicked, outside the script run: no st.* calls in here.
+    def make() -> bytes:
+        return chart_export.export(built, fmt, query=query)
+    return make
+
+
+def app_root_url() -> str:
+    """The app's root URL as the browser sees it (for embed links), without the page path."""
+    try:
+        url = st.context.url or ""
+    except Exception:  # noqa: BLE001
+        url = ""
+    if not url:
+        return ""
+    url = url.split("?", 1)[0].rstrip("/")
+    for page in ("gallery", "chart", "briefing"):
+        if url.endswith("/" + page):
+            return url[: -len(page) - 1]
+    return url
+
+
+@st.cache_resource(show_spinner=False, max_entries=12, ttl=6 * 3600)
+def _deck(dataset: Dataset, lang: str, district: str | None):
+    from circle import briefing
+
+    return briefing.build_deck(_index_of(dataset), lang, district)
+
+
+def briefing_deck(lang: str, district: str | None):
+    """The briefing deck's content for the current data set (built once per language and focus)."""
+    index()
+    return _deck(current_dataset(), lang, district)
+
+
+def deck_download(deck, fmt: str, label: str, help_text: str, key: str) -> None:
+    """A download button for the deck as PPTX or PDF, made when clicked."""
+    from circle import briefing
+
+    mime = {"pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            "pdf": "application/pdf"}[fmt]
+    focus = "city" if not deck.district else next(
+        (d.code for d in grid.districts() if d.name_zh == deck.district), "district")
+    st.download_button(label, data=lambda: briefing.export(deck, fmt), file_name=f"wuhai_briefing_{deck.lang}_{focus}.{fmt}",
+                       mime=mime, key=key, on_click="ignore", icon=":material/download:", help=help_text)
