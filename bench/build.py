@@ -127,15 +127,23 @@ def per_origin(origin: int, adj, fac_by_cell, n_types: int, types_present: int,
 
 
 def _populated_cells(grid, residences_path) -> np.ndarray:
+    """Cells with residents, as the index defines them (``spread_population`` when the engine has it:
+    each compound's residents over its cell and the cells around it)."""
     import h3
     import pandas as pd
+
+    from circle import index as ix
 
     table = pd.read_csv(residences_path)
     ids = np.fromiter((h3.str_to_int(h3.latlng_to_cell(a, b, grid.resolution))
                        for a, b in zip(table["lat"].tolist(), table["lng"].tolist())),
                       dtype=np.uint64, count=len(table))
     pos = grid.position_of(ids)
-    pop = np.bincount(pos[pos >= 0], weights=table["population"].to_numpy()[pos >= 0], minlength=grid.size)
+    people = table["population"].to_numpy()
+    if hasattr(ix, "spread_population"):
+        pop = ix.spread_population(grid, pos, people)
+    else:
+        pop = np.bincount(pos[pos >= 0], weights=people[pos >= 0], minlength=grid.size)
     return np.flatnonzero(pop > 0)
 
 
@@ -250,15 +258,16 @@ def run(quick: bool = False) -> Report:
             note=f"numba on-disk cache as found; first − warm median = {fmt_s(first_s - ours_s)}")
     tm = cold["timings"]
     rep.add("build", "cold build_index(force, no cache), fresh process", fmt_s(cold["build_index_wall_s"]),
-            note=(f"import circle.index {fmt_s(cold['import_s'])} (not included); grid {fmt_s(tm['grid_s'])}, "
-                  f"facilities→cells {fmt_s(tm['facilities_to_cells_s'])}, access (1st call) "
-                  f"{fmt_s(tm['access_s'])}, rest (CityIndex: population, k-d tree, cell table) "
-                  f"{fmt_s(cold['build_index_wall_s'] - tm['total_s'])}; numba on-disk cache warm"))
+            note=(f"import circle.index {fmt_s(cold['import_s'])} (not included); grid "
+                  f"{fmt_s(tm.get('grid_s', float('nan')))}, facilities→cells "
+                  f"{fmt_s(tm.get('facilities_to_cells_s', float('nan')))}, access (1st call) "
+                  f"{fmt_s(tm.get('access_s', float('nan')))}, rest (CityIndex construction) "
+                  f"{fmt_s(cold['build_index_wall_s'] - tm.get('total_s', float('nan')))}; numba on-disk cache warm"))
     if cold_compile is not None:
         tc = cold_compile["timings"]
-        compile_s = tc["access_s"] - min(cold_compile["access_warm_s"])
+        compile_s = tc.get("access_s", float("nan")) - min(cold_compile["access_warm_s"])
         rep.add("build", "numba compile cost (empty NUMBA_CACHE_DIR)", fmt_s(compile_s),
-                note=(f"first compute_access {fmt_s(tc['access_s'])} vs warm {fmt_s(min(cold_compile['access_warm_s']))}"
+                note=(f"first compute_access {fmt_s(tc.get('access_s', float('nan')))} vs warm {fmt_s(min(cold_compile['access_warm_s']))}"
                       f" in the same fresh process; cold build_index there took {fmt_s(cold_compile['build_index_wall_s'])}"))
     rep.add("build", "baseline per origin (populated cells)", fmt_s(per_origin_s["populated"]),
             note=(f"pure-Python heapq Dijkstra, cutoff {params.limit_m:,.0f} m, mean over "

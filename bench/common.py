@@ -1,7 +1,8 @@
 """Timing, reporting and environment helpers shared by the benchmarks.
 
 Every timing is wall-clock (``time.perf_counter``), repeated N times; we report the median and the
-minimum. A ratio is always ``baseline / ours`` with both measured in the same run. Progress goes to
+minimum, and, as a hint when the machine is busy, the median process CPU time (all threads of this
+process, so a multi-threaded call can show more CPU than wall time). Verdicts use the wall median. A ratio is always ``baseline / ours`` with both measured in the same run. Progress goes to
 stderr, the final table to stdout.
 """
 from __future__ import annotations
@@ -27,8 +28,9 @@ SEED = 20_240_601
 
 @dataclass
 class Timing:
-    times: list[float]
+    times: list[float]                                              # wall clock, seconds
     last: object = field(default=None, repr=False, compare=False)  # what the last timed call returned
+    cpu: list[float] = field(default_factory=list)                  # process CPU time (all threads), seconds
 
     @property
     def median(self) -> float:
@@ -42,39 +44,48 @@ class Timing:
     def mean(self) -> float:
         return statistics.fmean(self.times)
 
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu) if self.cpu else float("nan")
+
     def as_dict(self) -> dict:
         return {"median_s": self.median, "min_s": self.min, "mean_s": self.mean, "n": len(self.times),
-                "times_s": self.times if len(self.times) <= 20 else None}
+                "cpu_median_s": self.cpu_median, "times_s": self.times if len(self.times) <= 20 else None}
 
     def __str__(self) -> str:
-        return f"median {fmt_s(self.median)}, min {fmt_s(self.min)} (n={len(self.times)})"
+        cpu = f", CPU {fmt_s(self.cpu_median)}" if self.cpu else ""
+        return f"median {fmt_s(self.median)}, min {fmt_s(self.min)} (n={len(self.times)}{cpu})"
 
 
 def measure(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> Timing:
     """Run ``fn`` ``warmup`` times untimed, then ``repeat`` times timed (keeps the last result)."""
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     result = None
     for _ in range(repeat):
         result = None  # free the previous result before the next call
+        c = time.process_time()
         t = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - t)
-    return Timing(times, result)
+        cpu.append(time.process_time() - c)
+    return Timing(times, result, cpu)
 
 
 def measure_each(fn: Callable, args: list, warmup: int = 20) -> Timing:
     """Time ``fn(*a)`` once per element of ``args`` (per-call latency distribution)."""
     for a in args[:warmup]:
         fn(*a)
-    clock = time.perf_counter_ns
-    times = []
+    clock, cpu_clock = time.perf_counter_ns, time.process_time_ns
+    times, cpu = [], []
     for a in args:
+        c = cpu_clock()
         t = clock()
         fn(*a)
         times.append((clock() - t) * 1e-9)
-    return Timing(times)
+        cpu.append((cpu_clock() - c) * 1e-9)
+    return Timing(times, None, cpu)
 
 
 def ratio(baseline_s: float, ours_s: float) -> float:

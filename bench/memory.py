@@ -8,7 +8,8 @@ Measured in fresh interpreters, so nothing else from the benchmark run inflates 
   include the parent's peak, since Linux keeps it across exec);
 * Python-level allocations of ``load_index()`` with ``tracemalloc`` (current and peak; numpy
   reports its buffers to tracemalloc), in a second interpreter because tracing slows loading;
-* the size of every array the index holds, and of the cache file on disk.
+* the size of everything the index holds (every array, DataFrame and large dict among its
+  attributes and its grid's, found by introspection), and of the cache file on disk.
 """
 from __future__ import annotations
 
@@ -59,25 +60,31 @@ idx.lookup(float(g.lat[g.size // 2]), float(g.lng[g.size // 2]))
 out["rss_after_first_lookups_mb"] = rss()
 out["peak_mb"] = peak()
 
-def frame_bytes(df):
-    return int(df.memory_usage(deep=True).sum())
+def sizeof(obj, depth=0):
+    # Bytes held by one attribute: arrays, frames, big dicts/lists, and (one level down) the
+    # arrays of helper objects such as a locator or a k-d tree.
+    if isinstance(obj, np.ndarray):
+        return obj.nbytes
+    if isinstance(obj, (pd.DataFrame, pd.Series, pd.Index)):
+        usage = obj.memory_usage(deep=True)
+        return int(usage.sum() if hasattr(usage, "sum") else usage)
+    if isinstance(obj, dict) and len(obj) > 1000:
+        return sys.getsizeof(obj) + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)) and len(obj) > 1000:
+        return sys.getsizeof(obj) + sum(sys.getsizeof(v) for v in obj)
+    if isinstance(obj, scipy.spatial.cKDTree):
+        return obj.data.nbytes + obj.indices.nbytes
+    if depth == 0 and hasattr(obj, "__dict__") and type(obj).__module__.startswith("circle"):
+        return sum(sizeof(v, 1) for v in vars(obj).values())
+    return 0
 
-arrays = {
-    "dist_m (T×N float32)": idx.dist_m.nbytes,
-    "nearest (T×N int32)": idx.nearest.nbytes,
-    "count15 (T×N uint16)": idx.count15.nbytes,
-    "grid.neighbours (N×6 int32)": g.neighbours.nbytes,
-    "grid.edge_m (N×6 float32)": g.edge_m.nbytes,
-    "grid: cells/lat/lng/x/y/district/street/river/bridge": sum(getattr(g, k).nbytes for k in
-        ("cells", "lat", "lng", "x", "y", "district", "street", "river", "bridge")),
-    "population (N float64)": idx.population.nbytes,
-    "per-cell facility counts (N×T uint16)": idx._per_cell_counts.nbytes,
-    "k-d tree data + indices": idx._tree.data.nbytes + idx._tree.indices.nbytes,
-    "edge-cell mask": idx._edge_cell.nbytes,
-    "cell table (DataFrame, deep)": frame_bytes(idx._cell_table_default),
-    "facilities (DataFrame, deep)": frame_bytes(idx.facilities),
-    "residences (DataFrame, deep)": frame_bytes(idx.residences),
-}
+arrays = {}
+for name, value in vars(g).items():
+    arrays[f"grid.{name}"] = sizeof(value)
+for name, value in vars(idx).items():
+    if name != "grid":
+        arrays[name] = sizeof(value)
+arrays = {k: v for k, v in sorted(arrays.items(), key=lambda kv: -kv[1]) if v > 0}
 cache = ix.CACHE_DIR / f"index-{idx.key}.npz"
 out.update({"arrays_bytes": arrays, "cells": int(g.size), "types": len(idx.type_ids),
             "cache_file_bytes": cache.stat().st_size if cache.exists() else None})
@@ -96,8 +103,10 @@ def run(quick: bool = False) -> Report:
     rep.details = {"rss": plain, "tracemalloc": traced}
     mib = 2**20
     arrays = plain["arrays_bytes"]
-    core = arrays["dist_m (T×N float32)"] + arrays["nearest (T×N int32)"] + arrays["count15 (T×N uint16)"]
+    core = sum(arrays.get(k, 0) for k in ("dist_m", "nearest", "count15"))
     total = sum(arrays.values())
+    big = [(k, v) for k, v in arrays.items() if v >= mib // 2]
+    small = total - sum(v for _, v in big)
     load_delta = plain["rss_after_load_mb"] - plain["rss_after_imports_mb"]
     rep.add("memory", "RSS of the loaded index (after load − after imports)", f"{load_delta:.0f} MiB",
             note=(f"source: {plain['source']} in {plain['load_s']:.2f} s; RSS after imports "
@@ -105,10 +114,11 @@ def run(quick: bool = False) -> Report:
                   f"after first look-ups {plain['rss_after_first_lookups_mb']:.0f} MiB, peak {plain['peak_mb']:.0f} MiB"))
     rep.add("memory", "tracemalloc of load_index (current / peak)",
             f"{traced['tracemalloc_current_mb']:.0f} / {traced['tracemalloc_peak_mb']:.0f} MiB",
-            note="Python-visible allocations only (numpy buffers included; the k-d tree's C++ nodes are not)")
-    rep.add("memory", f"index arrays dist/nearest/count15 ({plain['types']}×{plain['cells']:,})",
-            f"{core / mib:.1f} MiB", note="; ".join(f"{k} {v / mib:.1f} MiB" for k, v in arrays.items()))
-    rep.add("memory", "everything the index holds (listed arrays + frames)", f"{total / mib:.1f} MiB",
-            note=f"cache file on disk {plain['cache_file_bytes'] / mib:.1f} MiB (npz, uncompressed)"
-            if plain["cache_file_bytes"] else "cache file not found")
+            note="Python-visible allocations during load_index (numpy buffers are traced; C++ internals such as k-d tree nodes are not)")
+    rep.add("memory", f"index arrays dist_m/nearest/count15 ({plain['types']}×{plain['cells']:,})",
+            f"{core / mib:.1f} MiB", note="float32 / int32 / uint16, type-major (T, N)")
+    rep.add("memory", "everything the index holds (arrays, frames, big dicts)", f"{total / mib:.1f} MiB",
+            note=("; ".join(f"{k} {v / mib:.1f} MiB" for k, v in big) + f"; the rest {small / mib:.1f} MiB"
+                  + (f"; cache file on disk {plain['cache_file_bytes'] / mib:.1f} MiB (npz, uncompressed)"
+                     if plain["cache_file_bytes"] else "")))
     return rep

@@ -383,11 +383,12 @@ def _static_coverage_map(index, lang, speed_kmh=None, district=None, street=None
 def _image_chart(picture) -> alt.Chart:
     """An Altair chart showing a rendered picture (a data: URL; nothing is fetched)."""
     import base64
+    import io
 
     from PIL import Image
 
     png = picture.png(dpi=100)
-    with Image.open(__import__("io").BytesIO(png)) as im:
+    with Image.open(io.BytesIO(png)) as im:
         width, height = im.size
     url = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
     return alt.Chart(pd.DataFrame({"url": [url]})).mark_image(width=width, height=height, align="center",

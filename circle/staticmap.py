@@ -315,11 +315,11 @@ def render(index, lang: str = "zh", speed_kmh: float | None = None, district: st
                     ha="right", va="center", rotation=80, zorder=5, parse_math=False)
 
     # Scale bar (5 km, or 1 km for small views) and north arrow.
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
     bar = 5000.0 if (x1 - x0) > 12000 else 1000.0
-    bx, by = x0 + (x1 - x0) * 0.05, y0 + (y1 - y0) * 0.04
-    ax.plot([bx, bx + bar], [by, by], color="#111", linewidth=3, solid_capstyle="butt", zorder=6)
-    ax.text(bx + bar / 2, by + (y1 - y0) * 0.012, f"{bar / 1000:g} km", fontproperties=fp(8), ha="center",
-            va="bottom", zorder=6, parse_math=False)
+    ax.add_artist(AnchoredSizeBar(ax.transData, bar, f"{bar / 1000:g} km", loc="lower right", pad=0.4, sep=4,
+                                  frameon=False, size_vertical=(y1 - y0) * 0.004, fontproperties=fp(8)))
     ax.annotate("N", xy=(0.95, 0.97), xytext=(0.95, 0.90), xycoords="axes fraction", ha="center", va="center",
                 fontproperties=fp(10, "bold"), arrowprops=dict(arrowstyle="-|>", color="#111", lw=1.2), zorder=6)
 

@@ -6,8 +6,8 @@ slides. The deck's content comes from ``circle.briefing`` (the same deck exports
 import streamlit as st
 
 from circle import chart_state, grid, i18n
-from ui.chart_views import ensure_app_navigation, briefing_deck, built_chart, deck_download, show_chart
-from ui.common import bad_param, lang, md_escape, t
+from ui.chart_views import briefing_deck, built_chart, deck_download, show_chart
+from ui.common import ensure_app_navigation, bad_param, lang, md_escape, t
 
 ensure_app_navigation()
 st.set_page_config(layout="wide", initial_sidebar_state="collapsed")

@@ -9,8 +9,8 @@ import streamlit as st
 
 from circle import chart_export, chart_state, charts
 from circle.taxonomy import circles, facility_types
-from ui.chart_views import ensure_app_navigation, app_root_url, built_chart, is_embedded, show_chart, source_caption
-from ui.common import bad_param, lang, md_escape, t
+from ui.chart_views import app_root_url, built_chart, is_embedded, show_chart, source_caption
+from ui.common import ensure_app_navigation, bad_param, lang, md_escape, t
 
 ensure_app_navigation()
 L = lang()

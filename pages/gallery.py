@@ -2,8 +2,8 @@
 import streamlit as st
 
 from circle import chart_state, charts, grid
-from ui.chart_views import ensure_app_navigation, app_root_url, built_chart, download_buttons, show_chart, source_caption
-from ui.common import data_banner, index, lang, md_escape, t
+from ui.chart_views import app_root_url, built_chart, download_buttons, show_chart, source_caption
+from ui.common import ensure_app_navigation, data_banner, index, lang, md_escape, t
 
 ensure_app_navigation()
 L = lang()

@@ -7,6 +7,7 @@ import streamlit as st
 
 from circle import access, mycircle, search
 from circle.i18n import pick
+from circle.names import english_name
 from circle.maps import context_layers, hex_layer, make_deck, point_layer
 from circle.provenance import computed
 from circle.taxonomy import circles
@@ -94,7 +95,7 @@ st.subheader(location.label(L))
 if location.location_quality not in ("located", None):
     st.caption(t("mc_approx_location", quality=md_escape(location.location_quality)))
 st.caption(t("mc_here", district=md_escape(pick(L, profile.district, profile.district_en)),
-             street=md_escape(profile.street)))
+             street=md_escape(pick(L, profile.street, english_name(profile.street)))))
 
 left, right = st.columns([3, 2])
 with left:

@@ -146,8 +146,9 @@ with tab_whatif:
         cols = st.columns(len(measures))
         for col, m in zip(cols, measures):
             row = city[city["measure"] == m].iloc[0]
+            change = row["share_change"]
             col.metric(whatif.measure_label(m, L), pct(row["share_after"]),
-                       delta=f"{row['share_change'] * 100:+.2f} pp", delta_color="normal")
+                       delta=None if change != change else f"{change * 100:+.2f} pp", delta_color="normal")
             col.caption(t("wi_gained_lost", gained=f"{int(row['residents_gained']):,}",
                           lost=f"{int(row['residents_lost']):,}", before=pct(row["share_before"])))
         tag_line(TAG)

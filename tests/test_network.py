@@ -13,7 +13,6 @@ import json
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from circle import index as ix

@@ -169,7 +169,6 @@ def clusters(tmp_path_factory):
 
 
 def _cluster_of(town, lat, lng) -> str:
-    x_west, _ = town.latlng(500, 800)
     west = np.hypot(*np.subtract(town.latlng(500, 800), (lat, lng)))
     east = np.hypot(*np.subtract(town.latlng(3500, 800), (lat, lng)))
     return "west" if west < east else "east"

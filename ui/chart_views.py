@@ -6,25 +6,9 @@ import streamlit as st
 
 from circle import chart_export, chart_state, charts, grid
 from circle.index import Dataset
-from ui.common import current_dataset, index, md_escape, t
+from ui.common import current_dataset, ensure_app_navigation, index, md_escape, t  # noqa: F401 (re-export)
 
 EXPORT_FORMATS = (("png", "PNG"), ("svg", "SVG"), ("csv", "CSV"), ("json", "JSON"))
-
-
-def ensure_app_navigation() -> None:
-    """Run this page inside streamlit_app.py (navigation, language, embed handling).
-
-    Streamlit keeps a legacy mode for projects with a ``pages/`` folder: until some session has
-    called ``st.navigation``, a fresh server runs a deep link (``/chart?...``) as a bare page
-    script, with an auto-generated sidebar of file names and without ``streamlit_app.py``. An
-    embed URL is often the first request a server gets, so we leave that mode and rerun."""
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # pragma: no cover - a future Streamlit without the legacy mode
-        return
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
 
 
 def is_embedded() -> bool:

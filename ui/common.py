@@ -12,8 +12,25 @@ from circle.provenance import Tag
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 
 
+def ensure_app_navigation() -> None:
+    """Run every page inside streamlit_app.py (navigation, language, embed handling).
+
+    Streamlit keeps a legacy mode for projects with a ``pages/`` folder: until some session has
+    called ``st.navigation``, a fresh server runs a deep link (``/my_circle?...``) as a bare page
+    script, with a sidebar of file names and without ``streamlit_app.py``. Leave that mode and
+    rerun (``lang()`` calls this, and every page asks for the language first)."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a future Streamlit without the legacy mode
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def lang() -> str:
     """'zh' or 'en', from the language switch (bound to the ``lang`` URL parameter)."""
+    ensure_app_navigation()
     value = st.session_state.get("lang")
     if value is None:
         value = st.query_params.get("lang")

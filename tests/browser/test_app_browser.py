@@ -55,7 +55,7 @@ def test_search_gives_profile(page, app_url):
     page.get_by_text("新达佳苑社区", exact=False).first.click()
     wait_for_app(page)
     page.get_by_role("heading", name=re.compile("新达佳苑社区")).wait_for(timeout=30_000)
-    assert page.get_by_text("八个圈层中覆盖了", exact=False).count() >= 1
+    assert page.get_by_text(re.compile(r"^[0-8]/8$")).count() >= 1, "the circles-covered figure is missing"
     _no_error(page)
     screenshot(page, "my-circle-search")
 
@@ -63,13 +63,17 @@ def test_search_gives_profile(page, app_url):
 def test_click_map_gives_profile(page, app_url):
     page.goto(f"{app_url}/my_circle?place=长青社区")
     wait_for_app(page, "长青社区")
-    canvas = page.locator("canvas").first
-    canvas.wait_for(timeout=60_000)
+    chart = page.locator('[data-testid="stDeckGlJsonChart"]').first
+    chart.wait_for(timeout=60_000)
+    chart.scroll_into_view_if_needed()
     page.wait_for_timeout(2500)
-    box = canvas.bounding_box()
+    box = chart.bounding_box()
     before = page.url
     # Click north-east of the centre: inside the 15-minute reach, a different cell.
-    page.mouse.click(box["x"] + box["width"] * 0.62, box["y"] + box["height"] * 0.40)
+    x, y = box["x"] + box["width"] * 0.62, box["y"] + box["height"] * 0.40
+    page.mouse.move(x, y)  # deck.gl picks on hover first, as a person's pointer would
+    page.wait_for_timeout(800)
+    page.mouse.click(x, y)
     deadline = time.time() + 30
     while time.time() < deadline and page.url == before:
         page.wait_for_timeout(300)
@@ -107,3 +111,33 @@ def test_no_request_leaves_the_machine(page, app_url, path):
     wait_for_app(page)
     page.wait_for_timeout(3000)
     assert outside == [], f"requests left the machine: {outside[:5]}"
+
+
+def test_deep_link_on_a_fresh_server_runs_the_whole_app(browser, chromium_executable, tmp_path):
+    """The first request a server gets may be a shared link to a page: it must still show the
+    navigation and the language switch (Streamlit's legacy pages/ mode must not take over)."""
+    import subprocess
+    import sys
+
+    from tests.browser.conftest import ROOT, _free_port, _wait_healthy
+
+    port = _free_port()
+    log = open(tmp_path / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless",
+                             "true", "--server.address", "127.0.0.1", "--server.port", str(port)],
+                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, proc)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{url}/my_circle?place=长青社区&lang=en")
+        wait_for_app(page, "Changqing Community")
+        assert page.get_by_text("Page not found").count() == 0
+        assert page.get_by_text("English", exact=True).count() >= 1, "language switch missing"
+        assert page.get_by_text("City map").count() >= 1, "top navigation missing"
+        screenshot(page, "fresh-server-deep-link")
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()

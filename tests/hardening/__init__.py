@@ -1,0 +1,1 @@
+"""Hardening: hostile and broken input, injection, determinism and many users at once (issue 6)."""
