@@ -46,9 +46,10 @@ PAGES = [st.Page(f"pages/{stem}.py", title=t(key), icon=f":material/{icon}:", ur
          for stem, key, icon, visible in PAGE_SPECS]
 page = st.navigation(PAGES, position="hidden" if EMBEDDED else "top")
 
+page.run()
+
+# After the page, so its title paints before the engine loads (the label needs circle.index).
 if not EMBEDDED:
     with st.sidebar:
         dataset = current_dataset()
         st.caption(md_escape(t("sidebar_data", label=dataset.label_zh if lang() == "zh" else dataset.label_en)))
-
-page.run()

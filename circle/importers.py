@@ -44,7 +44,12 @@ MAX_FILE_MB = 20                      # = server.maxUploadSize in .streamlit/con
 MAX_FILE_BYTES = MAX_FILE_MB * 1024 * 1024
 MAX_ROWS = 200_000
 MAX_XLSX_UNCOMPRESSED_BYTES = 256 * 1024 * 1024   # what the zip directory may claim, all members
+MAX_XLSX_RATIO = 100                  # claimed / compressed size beyond which a big .xlsx is refused
 MAX_ZIP_MEMBERS = 2_000
+MAX_COLUMNS = 1_000
+MAX_JSON_OBJECTS = 4 * MAX_ROWS       # "{" in a JSON file, counted before it is parsed
+MAX_JSON_ARRAYS = 8 * MAX_ROWS        # "[" likewise (polygon vertices are arrays)
+MAX_NAME_CHARS = 200                  # longer names are shortened (with a warning)
 DUPLICATE_RADIUS_M = 10.0
 
 ROLES = ("id", "name", "type", "typecode", "lng", "lat", "location", "address")
@@ -93,7 +98,11 @@ class RawTable:
 
 
 ENCODING_NAMES = {"utf-8": ("UTF-8", "UTF-8"), "utf-8-sig": ("UTF-8（带 BOM）", "UTF-8 with BOM"),
-                  "gb18030": ("GB18030/GBK", "GB18030/GBK")}
+                  "gb18030": ("GB18030/GBK", "GB18030/GBK"), "utf-16": ("UTF-16", "UTF-16")}
+# Control characters (C0 but tab/newlines, DEL, C1) and bidirectional overrides are removed from
+# every cell: they can hide or reorder text on screen and in terminals. Tabs and newlines → space.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_BREAKS = re.compile(r"[\t\r\n]+")
 
 
 def safe_name(name: str | None) -> str:
@@ -122,18 +131,62 @@ def check_rows(n: int) -> None:
         raise _too_many_rows(n)
 
 
+def check_columns(n: int) -> None:
+    if n > MAX_COLUMNS:
+        raise ImportInputError(f"列数太多（{n:,} 列），上限为 {MAX_COLUMNS:,} 列",
+                               f"too many columns ({n:,}); the limit is {MAX_COLUMNS:,}")
+
+
+def _binary_error() -> ImportInputError:
+    return ImportInputError("文件含有二进制内容（空字节），不是文本表格；如为 UTF-16/UTF-32 文本，请另存为 UTF-8",
+                            "the file holds binary content (NUL bytes), not a text table; if it is UTF-16 or "
+                            "UTF-32 text, save it as UTF-8")
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    """Text and the encoding used: UTF-8 (with or without BOM), else GB18030 (a superset of GBK)."""
+    """Text and the encoding used: UTF-8 (with or without BOM), UTF-16 with a BOM, else GB18030 (a
+    superset of GBK). Binary content (NUL bytes) and a file mixing UTF-8 with another encoding are
+    refused with a message saying so."""
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise _binary_error()  # UTF-32
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ImportInputError("UTF-16 文件已损坏（无法解码）", "the UTF-16 file is damaged (cannot decode it)") from None
+        if "\x00" in text:
+            raise _binary_error()
+        return text, "utf-16"
+    if b"\x00" in data:
+        raise _binary_error()
     try:
         text = data.decode("utf-8-sig")
         return text, "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as error:
+        _check_mixed_utf8(data, error.start)
     try:
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError:
         raise ImportInputError("无法识别文件编码（请另存为 UTF-8 或 GBK）",
                                "cannot decode the file (save it as UTF-8 or GBK)") from None
+
+
+def _check_mixed_utf8(data: bytes, bad_at: int) -> None:
+    """A file whose first lines are UTF-8 with Chinese (or other non-ASCII) text and whose later
+    bytes are not UTF-8 mixes encodings (e.g. a UTF-8 header pasted onto GBK rows): reading it all
+    as GBK would garble the first part, so it is refused. A GBK file essentially never holds
+    several valid multi-byte UTF-8 characters before its first invalid byte."""
+    head = data[:bad_at]
+    head = head[: head.rfind(b"\n") + 1]
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return
+    if sum(1 for ch in text if ord(ch) > 0x7F) >= 4:
+        line = text.count("\n") + 1
+        raise ImportInputError(f"文件混用了多种文本编码（前 {line - 1} 行是 UTF-8，第 {line} 行起不是）；请把整个文件另存为 UTF-8",
+                               f"the file mixes text encodings (the first {line - 1} lines are UTF-8, line {line} "
+                               f"is not); save the whole file as UTF-8")
 
 
 def read_file(path: str | Path, name: str | None = None) -> RawTable:
@@ -161,20 +214,35 @@ def read_bytes(data: bytes, name: str) -> RawTable:
     return _read_csv(data, name)
 
 
+def _count_lines(data: bytes) -> int:
+    """Records end a line: "\\n", "\\r\\n" or (old Macs) "\\r" alone — counted before anything is parsed."""
+    breaks = max(data.count(b"\n"), data.count(b"\r"))
+    return breaks + (0 if data.endswith((b"\n", b"\r")) else 1)
+
+
 def _read_csv(data: bytes, name: str) -> RawTable:
-    # Row limit before parsing: every record ends a line.
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    check_rows(lines - 1)
+    # Row limit before parsing (UTF-16 is counted on its text: its bytes hold 0x0A inside characters).
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        check_rows(_count_lines(data) - 1)
     text, encoding = decode(data)
-    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    if encoding == "utf-16":
+        check_rows(_count_lines(text.encode("utf-8")) - 1)
+    first = text.lstrip("\ufeff").lstrip("\r\n").split("\n", 1)[0]
     delimiter = max(",\t;|", key=first.count) if any(d in first for d in ",\t;|") else ","
+    check_columns(first.count(delimiter) + 1)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
+        # header=None: a row with more fields than the header is an error (pandas would otherwise
+        # turn the extra leading fields into an index and shift every value).
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, header=None,
                             skipinitialspace=True, skip_blank_lines=True, on_bad_lines="error",
                             quoting=csv.QUOTE_MINIMAL)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
-        detail = str(error).splitlines()[0][:120] if str(error) else ""
+        detail = _CONTROL.sub("", str(error).splitlines()[0][:120]) if str(error) else ""
         raise ImportInputError(f"无法读取 CSV：{detail}", f"cannot read the CSV: {detail}") from None
+    check_columns(frame.shape[1])
+    header = frame.iloc[0].tolist() if len(frame) else []
+    frame = frame.iloc[1:].reset_index(drop=True)
+    frame.columns = _unique_headers(["" if h is None or h != h else str(h) for h in header])
     raw = RawTable(_clean_frame(frame), name, "csv", "table", encoding)
     _detect_amap_table(raw)
     return raw
@@ -194,13 +262,20 @@ def _unique_headers(values) -> list[str]:
     return out
 
 
+def _clean_text(value: str) -> str:
+    return _CONTROL.sub("", _BREAKS.sub(" ", value)).strip()
+
+
 def _clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
-    frame.columns = _unique_headers([str(c).lstrip("\ufeff") if not str(c).startswith("Unnamed:") else ""
+    frame.columns = _unique_headers([_clean_text(str(c).lstrip("\ufeff")) if not str(c).startswith("Unnamed:") else ""
                                      for c in frame.columns])
     frame = frame.fillna("").astype(str)
     for col in frame.columns:
-        frame[col] = frame[col].str.strip()
+        values = frame[col]
+        if values.str.contains(_CONTROL.pattern + r"|[\t\r\n]", regex=True).any():
+            values = values.str.replace(_BREAKS.pattern, " ", regex=True).str.replace(_CONTROL.pattern, "", regex=True)
+        frame[col] = values.str.strip()
     keep = (frame != "").any(axis=1)
     return frame[keep].reset_index(drop=True)
 
@@ -219,7 +294,8 @@ def check_zip(data: bytes) -> None:
         raise ImportInputError(f".xlsx 文件内部条目过多（{len(infos):,}）",
                                f"the .xlsx holds too many parts ({len(infos):,})")
     claimed = sum(max(0, i.file_size) for i in infos)
-    if claimed > MAX_XLSX_UNCOMPRESSED_BYTES:
+    # A real workbook compresses 5–30 times; far more, and big, is a zip bomb under the hard limit.
+    if claimed > MAX_XLSX_UNCOMPRESSED_BYTES or (claimed > 32 * 1024 * 1024 and claimed > MAX_XLSX_RATIO * len(data)):
         limit = MAX_XLSX_UNCOMPRESSED_BYTES // (1024 * 1024)
         raise ImportInputError(
             f".xlsx 解压后过大（{claimed / 1024 / 1024:,.0f} MB，上限 {limit} MB），疑似压缩炸弹，已拒绝",
@@ -292,12 +368,20 @@ def _flat(value) -> str:
 
 
 def _read_json(data: bytes, name: str) -> RawTable:
+    # Bound what parsing can build: every record is at least one object.
+    objects, arrays = data.count(b"{"), data.count(b"[")
+    if objects > MAX_JSON_OBJECTS or arrays > MAX_JSON_ARRAYS:
+        raise ImportInputError(f"JSON 结构过于庞大（{objects:,} 个对象、{arrays:,} 个数组），上限为 {MAX_ROWS:,} 条记录",
+                               f"the JSON is too large ({objects:,} objects, {arrays:,} arrays); the limit is "
+                               f"{MAX_ROWS:,} records")
     text, encoding = decode(data)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as error:
         raise ImportInputError(f"JSON 格式错误（第 {error.lineno} 行）",
                                f"invalid JSON (line {error.lineno})") from None
+    except RecursionError:
+        raise ImportInputError("JSON 嵌套层数过深", "the JSON is nested too deeply") from None
     if isinstance(doc, dict) and isinstance(doc.get("elements"), list):
         return _overpass(doc["elements"], name, encoding)
     if isinstance(doc, dict) and doc.get("type") in ("FeatureCollection", "Feature"):
@@ -311,6 +395,7 @@ def _read_json(data: bytes, name: str) -> RawTable:
                                "unrecognised JSON: expected GeoJSON, Overpass JSON, Amap POIs (pois) or a list of objects")
     check_rows(len(records))
     columns = list(dict.fromkeys(k for r in records for k in r))
+    check_columns(len(columns))
     frame = pd.DataFrame([{k: _flat(r.get(k)) for k in columns} for r in records], columns=columns, dtype=str)
     raw = RawTable(_clean_frame(frame), name, "json", "table", encoding, row_offset=1)
     _detect_amap_table(raw)
@@ -383,6 +468,7 @@ def _geojson(doc: dict, name: str, encoding: str) -> RawTable:
         inner = props.get("tags") if isinstance(props.get("tags"), dict) else props
         tags.append({str(k): _flat(v) for k, v in inner.items()})
     columns = list(dict.fromkeys(k for r in rows for k in r)) or ["geometry_lng", "geometry_lat"]
+    check_columns(len(columns))
     frame = pd.DataFrame([{k: r.get(k, "") for k in columns} for r in rows], columns=columns, dtype=str).fillna("")
     warnings = []
     if not_points:
@@ -821,6 +907,11 @@ def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, crs: s
     col = lambda role: frame[mapping[role]] if mapping.get(role) else pd.Series([""] * n, index=frame.index, dtype=str)  # noqa: E731
     names, types_text, codes, ids = col("name"), col("type"), col("typecode"), col("id")
     warnings = list(raw.warnings)
+    long_names = names.str.len() > MAX_NAME_CHARS
+    if long_names.any():  # a name is a label: 10,000 characters would swamp every table and map
+        names = names.where(~long_names, names.str.slice(0, MAX_NAME_CHARS - 1) + "…")
+        warnings.append((f"{int(long_names.sum())} 个名称超过 {MAX_NAME_CHARS} 个字符，已截短",
+                         f"{int(long_names.sum())} names were longer than {MAX_NAME_CHARS} characters and were shortened"))
     if raw.encoding:
         zh, en = ENCODING_NAMES.get(raw.encoding, (raw.encoding, raw.encoding))
         warnings.insert(0, (f"文本编码：{zh}", f"text encoding: {en}"))
@@ -949,7 +1040,7 @@ def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, crs: s
         ftype = by_id[acc_types[k]]
         if nm:
             name_zh.append(nm)
-            name_en.append((name_en_col[i].strip() if name_en_col else "") or nm)
+            name_en.append((name_en_col[i].strip()[:MAX_NAME_CHARS] if name_en_col else "") or nm)
         else:
             name_zh.append(f"{ftype.name_zh}（未命名）")
             name_en.append(f"{ftype.name_en} (unnamed)")

@@ -7,7 +7,7 @@ escaped markdown), never interpreted.
 """
 import streamlit as st
 
-from circle import importers, workspace
+from circle import i18n, importers, workspace
 from ui.common import current_dataset, index, lang, md_escape, t
 
 L = lang()
@@ -40,7 +40,11 @@ st.info(t("ld_current", label=md_escape(dataset.label_en if L == "en" else datas
 if not dataset.simulated:
     st.button(t("ld_back"), on_click=_back_to_sample, key="ld_back")
 
-uploaded = st.file_uploader(t("ld_upload"), type=["csv", "xlsx", "geojson", "json"], key="ld_file")
+# The limit is set three times on purpose: server.maxUploadSize (.streamlit/config.toml), here, and in
+# the importer (which says the limit in its message); tests/hardening checks that they agree.
+uploaded = st.file_uploader(t("ld_upload"), type=["csv", "xlsx", "geojson", "json"], key="ld_file",
+                            max_upload_size=importers.MAX_FILE_MB,
+                            help=t("ld_upload_help", mb=importers.MAX_FILE_MB, rows=f"{importers.MAX_ROWS:,}"))
 raw = None
 if uploaded is not None:
     # Parse once per file: reruns (every widget change) reuse the parsed table.
@@ -122,7 +126,7 @@ if raw is not None:
         if absent and report.accepted:
             st.caption(md_escape(t("ld_absent", types="、".join(absent) if L == "zh" else ", ".join(absent))))
         if report.accepted == 0:
-            st.error(t("ld_nothing_valid"))
+            st.error(i18n.t("ld_nothing_valid", "zh") + "\n\n" + i18n.t("ld_nothing_valid", "en"), icon="🚫")
 
         if st.button(t("ld_use"), type="primary", disabled=report.accepted == 0, key="ld_use"):
             try:

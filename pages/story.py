@@ -1,15 +1,17 @@
 """Story (home): what Wuhai built, the published figures with their sources, and what the data shows."""
 import streamlit as st
 
-from circle import charts, facts, metrics
-from circle.i18n import pick
-from circle.provenance import computed, official
-from circle.taxonomy import circles
 from ui.common import data_banner, figure_card, index, lang, md_escape, pct, t
 
 L = lang()
 st.title(t("story_title"))
 st.markdown(t("story_lede"))
+
+# The engine and the charts load after the headline, so a cold start paints the story at once.
+from circle import charts, facts, metrics  # noqa: E402
+from circle.i18n import pick  # noqa: E402
+from circle.provenance import computed, official  # noqa: E402
+from circle.taxonomy import circles  # noqa: E402
 
 # 1. What a life circle is: the eight circles.
 st.header(t("story_what_h"))

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from circle import i18n
-from circle.index import DEFAULT_DATASET, Dataset, load_index
 from circle.provenance import Tag
+
+if TYPE_CHECKING:  # the engine (numpy, numba, pandas...) loads on first use, after the page title
+    from circle.index import Dataset
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 
@@ -46,14 +49,21 @@ def md_escape(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
-def current_dataset() -> Dataset:
+def current_dataset() -> "Dataset":
     """The data set this session shows: the simulated sample unless the user loaded their own."""
-    return st.session_state.get("dataset", DEFAULT_DATASET)
+    dataset = st.session_state.get("dataset")
+    if dataset is None:
+        from circle.index import DEFAULT_DATASET
+
+        dataset = DEFAULT_DATASET
+    return dataset
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _shared_index(dataset: Dataset):
+def _shared_index(dataset: "Dataset"):
     # One copy per data set for all sessions: the arrays are read-only after the build.
+    from circle.index import load_index
+
     if dataset.simulated:
         return load_index(dataset)
     # An imported data set is cached on disk in its own workspace, never in the shipped .cache, and

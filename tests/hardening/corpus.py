@@ -294,6 +294,7 @@ def cases() -> list[Case]:
         _case("zip-bomb-claimed", "bomb.xlsx", lambda: zip_claiming(0xFFFFFFF0), "error"),
         _case("zip-bomb-real", "bomb_real.xlsx", real_zip_bomb, "error"),
         _case("zip-bomb-lying", "bomb_lying.xlsx", lying_zip_bomb, "error"),
+        _case("zip-bomb-under-limit", "bomb_small.xlsx", lambda: real_zip_bomb(200), "error"),
         _case("zip-too-many-members", "members.xlsx", many_members_zip, "error"),
         _case("xlsx-multi-sheet", "sheets.xlsx", lambda: _xlsx(good, sheets=3), "report", accepted=len(good), warning="sheets"),
         _case("xlsx-formula-names", "formula.xlsx",
@@ -306,6 +307,8 @@ def cases() -> list[Case]:
         _case("json-deep-nesting", "deep.json", lambda: b"[" * 100_000 + b"]" * 100_000, "error"),
         _case("json-deep-objects", "deep2.json", lambda: b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "error"),
         _case("json-many-empty-objects", "objects.json", lambda: b"[" + b"{}," * 1_500_000 + b"{}]", "error"),
+        _case("json-too-many-objects", "objects2.json", lambda: b"[" + b"{}," * 2_000_000 + b"{}]", "error"),
+        _case("json-too-many-arrays", "arrays.json", lambda: b"[" + b"[]," * 3_500_000 + b"[]]", "error"),
         _case("json-mixed-list", "mixed.json", lambda: b'[{"name": "a"}, 1, "x"]', "error"),
         _case("json-list-of-records", "records.json",
               lambda: _json([{"name": n, "lng": lng, "lat": lat, "type": "便利店", "extra": {"nested": [1, {"x": None}]}}
@@ -401,7 +404,13 @@ def cases() -> list[Case]:
         _case("duplicate-headers", "duphead.csv", lambda: _csv(good, header=("名称", "名称", "经度", "经度")), "either"),
         _case("ten-thousand-columns", "wide.csv",
               lambda: (",".join(["名称", "经度", "纬度", "类型"] + [f"c{i}" for i in range(10_000)]) + "\n"
-                       + ",".join(good[0] + [""] * 10_000) + "\n").encode(), "report", accepted=1),
+                       + ",".join(good[0] + [""] * 10_000) + "\n").encode(), "error"),
+        _case("many-columns", "wide2.csv",
+              lambda: (",".join(["名称", "经度", "纬度", "类型"] + [f"c{i}" for i in range(900)]) + "\n"
+                       + ",".join(good[0] + ["x"] * 900) + "\n").encode(), "report", accepted=1),
+        _case("json-ten-thousand-keys", "keys.json",
+              lambda: _json([{"name": "店", "lng": lng0, "lat": lat0, "type": "便利店", **{f"k{i}": i for i in range(10_000)}}]),
+              "error"),
         _case("huge-field", "field.csv", lambda: _csv([["店", lng0, lat0, "便利店" + "x" * 1_000_000]]), "either"),
         _case("html-headers", "headhtml.csv", lambda: _csv(good, header=(SCRIPT, IMG, MD_IMAGE, "类型")), "error"),
         _case("path-in-name", "../../etc/<script>passwd.csv", lambda: _csv(good), "report", accepted=len(good)),
