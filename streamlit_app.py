@@ -2,7 +2,7 @@
 import streamlit as st
 
 from circle import i18n
-from ui.common import current_dataset, lang, md_escape, t
+from ui.common import bad_param, current_dataset, lang, md_escape, t
 
 st.set_page_config(page_title=i18n.t("app_title", "zh") + " · Wuhai 15-minute life circle",
                    page_icon="ui/icon.png", layout="wide")
@@ -49,6 +49,11 @@ page = st.navigation(PAGES, position="hidden" if EMBEDDED else "top")
 page.run()
 
 # After the page, so its title paints before the engine loads (the label needs circle.index).
+# A bad ?lang= is said on every page (the chart page says it itself, with its other parameters).
+if page.url_path != "chart" and st.session_state.get("bad_lang_param") is not None:
+    shown = str(st.session_state.pop("bad_lang_param"))[:40]
+    bad_param(f"lang={shown}：语言须为 zh 或 en", f"lang={shown}: the language must be zh or en")
+
 if not EMBEDDED:
     with st.sidebar:
         dataset = current_dataset()

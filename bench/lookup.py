@@ -276,12 +276,15 @@ def run_single(quick: bool = False) -> Report:
 
     log(f"[single] prototypes: eager lookup and minutes_at × {n} ...")
     lean = proto.ProtoLookup(index)
+    t_lazy = measure_each(lean.lookup_lazy, points, warmup=50)
     t_lean = measure_each(lambda a, b: lean.lookup(a, b).to_dict(), points, warmup=50)
     t_min = measure_each(lean.minutes_at, points, warmup=50)
     truth = proto.h3_positions(index, lat, lng)
     engine_minutes = index.minutes()
     min_ok = all(np.array_equal(lean.minutes_at(a, b), engine_minutes[:, p]) for (a, b), p in zip(points, truth.tolist()))
-    lean_ok = all(lean.lookup(a, b).to_dict() == index.lookup(a, b).to_dict() for a, b in points)
+    engine_dicts = [index.lookup(a, b).to_dict() for a, b in points]
+    lean_ok = all(lean.lookup(a, b).to_dict() == d for (a, b), d in zip(points, engine_dicts))
+    lazy_ok = all(lean.lookup_lazy(a, b).to_dict() == d for (a, b), d in zip(points, engine_dicts))
 
     # one stage that is public: the cell's profile from its position, lazily built records and all
     t_cell = measure_each(lambda p: index.profile_of_cell(p), [(p,) for p in truth[:500].tolist()])
@@ -293,6 +296,7 @@ def run_single(quick: bool = False) -> Report:
         "lookup_many_1": t_many1.as_dict(), "brute_force_1": t_brute.as_dict(),
         "profile_of_cell": t_cell.as_dict(),
         "proto_lookup_to_dict": t_lean.as_dict(), "proto_lookup_equal": lean_ok,
+        "proto_lookup_lazy": t_lazy.as_dict(), "proto_lookup_lazy_equal": lazy_ok,
         "proto_minutes_at": t_min.as_dict(), "proto_minutes_at_equal": min_ok, "proto_extra_bytes": lean.nbytes,
         "lookup_profile": lookup_summary, "lookup_profile_text": lookup_text,
         "lookup_to_dict_profile": profile_summary, "lookup_to_dict_profile_text": profile_text,
@@ -314,6 +318,10 @@ def run_single(quick: bool = False) -> Report:
             note=f"builds a 43-column DataFrame for one row; ratio vs brute force {fmt_x(ratio(t_brute.median, t_many1.median))}")
     rep.add("single", "brute-force scan, one point (baseline)", str(t_brute),
             note=f"{len(index.type_ids)} numpy argmins over the facilities of each type")
+    rep.add("single", "PROTO lookup, cell-major rows", str(t_lazy), goal, "PROTO", t_lazy.median * 1e6, "µs",
+            note=(f"not the engine: bench/proto.py ProtoLookup.lookup_lazy — the engine's lazy Profile, but one "
+                  f"contiguous (T,) row per cell from (N, T) copies instead of 37 strided reads + a division, "
+                  f"missing/circles from Python lists; to_dict() identical to the engine's on all {n:,} points: {lazy_ok}"))
     rep.add("single", "PROTO eager lookup + to_dict()", str(t_lean), goal, "PROTO", t_lean.median * 1e6, "µs",
             note=(f"not the engine: bench/proto.py ProtoLookup — every record built from per-index lists and one "
                   f"tolist() per cell row; to_dict() identical to the engine's on all {n:,} points: {lean_ok}; "

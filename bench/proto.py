@@ -166,3 +166,29 @@ class ProtoLookup:
             population_in_cell=int(round(self.index.population[pos])), types=types, circles=circles,
             circles_covered=int(self.covered[pos]), pt_minutes=round(pt, 2) if math.isfinite(pt) else None,
             basic_complete=bool(self.basic[pos]), missing=missing)
+
+    def lookup_lazy(self, lat: float, lng: float):
+        """Like the engine's ``lookup`` (per-type records built lazily by its ``TypesView``), with the
+        per-call numpy work replaced: one contiguous (T,) row per array instead of strided columns
+        and a division, ``missing`` and the circle flags from Python lists of that row."""
+        from circle.index import Profile, TypesView
+
+        lat, lng = float(lat), float(lng)
+        pos = self._pos(lat, lng)
+        if pos < 0:
+            return Profile(inside=False, lat=lat, lng=lng, speed_kmh=self.speed)
+        row = self.minutes[pos]
+        missing = [type_id for (type_id, threshold, no_data), m in zip(self.meta, row.tolist())
+                   if not no_data and not m <= threshold]
+        flags = self.circle_flags[pos].tolist()
+        circles = {cid: (flag if has else None) for cid, flag, has in zip(self.circle_ids, flags, self.has_data)}
+        grid = self.index.grid
+        d = int(grid.district[pos])
+        pt = float(self.pt[pos])
+        return Profile(
+            inside=True, lat=lat, lng=lng, speed_kmh=self.speed, cell=self._int_to_str(int(grid.cells[pos])),
+            district=self.district_zh[d], district_en=self.district_en[d], street=self.street[int(grid.street[pos])],
+            population_in_cell=int(round(self.index.population[pos])),
+            types=TypesView(self.index, pos, row, self.count[pos]), circles=circles,
+            circles_covered=int(self.covered[pos]), pt_minutes=round(pt, 2) if math.isfinite(pt) else None,
+            basic_complete=bool(self.basic[pos]), missing=missing)

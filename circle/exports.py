@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -89,8 +90,26 @@ def _speed(index, speed_kmh) -> float:
     return float(speed_kmh or index.params.speed_kmh)
 
 
+_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?%?$")
+
+
+def formula_safe(value):
+    """A text cell a spreadsheet would run as a formula (``=``, ``@``, a tab or carriage return, or
+    ``+``/``-`` not followed by a plain number) gets a leading apostrophe: names come from data
+    files, and ``=HYPERLINK(...)`` must open as text. Numbers and other values are unchanged."""
+    if isinstance(value, str) and value and (value[0] in "=@\t\r" or (value[0] in "+-" and len(value) > 1 and not _NUMBER.match(value))):
+        return "'" + value
+    return value
+
+
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """A DataFrame as CSV bytes: header first, UTF-8 with BOM, no index column."""
+    """A DataFrame as CSV bytes: header first, UTF-8 with BOM, no index column; text cells that a
+    spreadsheet would run as formulas are made text (:func:`formula_safe`)."""
+    frame = frame.copy()
+    for col in frame.columns:
+        if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
+            frame[col] = frame[col].map(formula_safe)
+    frame.columns = [formula_safe(str(c)) for c in frame.columns]
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue().encode(CSV_ENCODING)
@@ -278,13 +297,13 @@ DEFAULT_GROUPING = "district"
 def parse_table_params(params) -> tuple[str, float | None, list[str]]:
     """``by`` (city/district/street) and ``speed`` from URL parameters, and the bad ones
     (``"name=value"``); bad values fall back to the defaults, nothing raises."""
-    from circle.mapdata import parse_speed
+    from circle.mapdata import parse_speed, shown
 
     params = {k: (v[-1] if isinstance(v, (list, tuple)) and v else v) for k, v in dict(params).items()}
     bad: list[str] = []
     by = str(params.get("by") or DEFAULT_GROUPING).strip().lower()
     if by not in GROUPINGS:
-        bad.append(f"by={params.get('by')}")
+        bad.append(f"by={shown(params.get('by'))}")
         by = DEFAULT_GROUPING
     try:
         speed = parse_speed(params.get("speed"))

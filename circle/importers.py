@@ -368,7 +368,9 @@ def _flat(value) -> str:
 
 
 def _read_json(data: bytes, name: str) -> RawTable:
-    # Bound what parsing can build: every record is at least one object.
+    # Bound what parsing can build: every record is at least one object, every GeoJSON feature
+    # says "Feature".
+    check_rows(data.count(b'"Feature"'))
     objects, arrays = data.count(b"{"), data.count(b"[")
     if objects > MAX_JSON_OBJECTS or arrays > MAX_JSON_ARRAYS:
         raise ImportInputError(f"JSON 结构过于庞大（{objects:,} 个对象、{arrays:,} 个数组），上限为 {MAX_ROWS:,} 条记录",
@@ -923,7 +925,7 @@ def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, crs: s
         empty = lng_empty | lat_empty
     else:
         parts = col("location").str.replace("，", ",", regex=False).str.split(r"[,\s]+", n=1, expand=True, regex=True)
-        parts = parts.reindex(columns=[0, 1]).fillna("")
+        parts = parts.reindex(columns=[0, 1]).astype(object).fillna("")  # (all-empty: float NaN columns)
         lng, lng_empty = _numbers(parts[0])
         lat, lat_empty = _numbers(parts[1])
         empty = lng_empty | lat_empty

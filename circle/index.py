@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
@@ -206,7 +207,8 @@ class CityIndex:
         self._cell_table_default = self._cell_table(params.speed_kmh)
         # For one-point answers at the index speed: plain arrays and a dict from H3 id to position.
         self._circle_ids = tuple(c.id for c in circles())
-        self._circles_with_data_set = frozenset(self.circles_with_data)
+        self._circle_has_data = [cid in self.circles_with_data for cid in self._circle_ids]
+        self._type_meta = [(t.id, t.threshold_min, bool(nd)) for t, nd in zip(self.types, self.no_data.tolist())]
         self._circle_flags = np.stack([self._cell_table_default[f"circle_{cid}"].to_numpy() for cid in self._circle_ids])
         self._pt = self._cell_table_default["pt_minutes"].to_numpy()
         self._basic = self._cell_table_default["basic_complete"].to_numpy()
@@ -307,8 +309,11 @@ class CityIndex:
         """The profile of the cell at grid position ``pos`` (at the index speed, from precomputed
         arrays; at another speed, recomputed exactly, counts included)."""
         speed = float(speed_kmh or self.params.speed_kmh)
-        minutes = self.dist_m[:, pos] / access.metres_per_minute(speed)
         at_index_speed = abs(speed - self.params.speed_kmh) < 1e-9
+        if at_index_speed:
+            minutes = self._bulk_tables()["minutes"][:, pos]  # precomputed; NaN beyond the limit
+        else:
+            minutes = self.dist_m[:, pos] / access.metres_per_minute(speed)
         if at_index_speed:
             counts = self.count15[:, pos]
             flags = self._circle_flags[:, pos]
@@ -319,9 +324,11 @@ class CityIndex:
             flags = np.array([cov["circles"][cid][0] if cid in cov["circles"] else False
                               for cid in self._circle_ids])
             pt, basic = float(cov["pt"][0]), bool(cov["basic"][0])
-        circle_flags = {cid: (bool(flags[k]) if cid in self._circles_with_data_set else None)
-                        for k, cid in enumerate(self._circle_ids)}
-        beyond = ~(minutes <= self.thresholds) & ~self.no_data
+        circle_flags = {cid: (flag if has else None)
+                        for cid, flag, has in zip(self._circle_ids, np.asarray(flags).tolist(), self._circle_has_data)}
+        # Plain Python on one row is faster than numpy on 37 values; NaN (out of reach) is beyond.
+        missing = [type_id for (type_id, threshold, no_data), m in zip(self._type_meta, minutes.tolist())
+                   if not no_data and not m <= threshold]
         district = self._districts[int(self.grid.district[pos])]
         return Profile(
             inside=True, lat=float(self.grid.lat[pos] if lat is None else lat),
@@ -331,7 +338,7 @@ class CityIndex:
             population_in_cell=int(round(self.population[pos])), types=TypesView(self, pos, minutes, counts),
             circles=circle_flags, circles_covered=sum(1 for v in circle_flags.values() if v),
             pt_minutes=round(pt, 2) if math.isfinite(pt) else None, basic_complete=basic,
-            missing=[self.type_ids[i] for i in np.flatnonzero(beyond)])
+            missing=missing)
 
     def _type_access(self, i: int, pos: int, minutes: np.ndarray, counts: np.ndarray) -> TypeAccess:
         near = int(self.nearest[i, pos])
@@ -362,31 +369,49 @@ class CityIndex:
 
     def lookup_many(self, lats, lngs, crs: str = "wgs84") -> pd.DataFrame:
         """One row per point, in input order: inside, cell, district, street, circles_covered,
-        pt_minutes and ``minutes_<type>`` for every type (NaN outside or beyond an hour)."""
+        pt_minutes and ``minutes_<type>`` for every type (NaN outside the city or beyond the 5 km
+        search limit).
+
+        ``cell``, ``district`` and ``street`` are categoricals (their categories are made once per
+        index), and the minutes come from a (T, N + 1) table whose last column is NaN for points
+        outside: a million points is a few gathers, no per-row string work."""
         lats, lngs = self._check_points(np.asarray(lats, dtype=np.float64), np.asarray(lngs, dtype=np.float64), crs)
+        tables = self._bulk_tables()
         pos = self.positions_of(lats, lngs)
         inside = pos >= 0
-        safe = np.where(inside, pos, 0)
-        table = self._cell_table_default
-        names_d = np.array([d.name_zh for d in gridmod.districts()], dtype=object)
-        names_s = gridmod.streets()["name"].to_numpy(dtype=object)
-        out = {
+        padded = np.where(inside, pos, self.grid.size)   # the NaN column for points outside
+        clipped = np.where(inside, pos, 0)
+        head = pd.DataFrame({
             "inside": inside,
-            "cell": np.where(inside, self.grid.cells[safe], 0).astype(np.uint64),
-            "district": np.where(inside, names_d[self.grid.district[safe]], None),
-            "street": np.where(inside, names_s[self.grid.street[safe]], None),
-            "circles_covered": np.where(inside, table["circles_covered"].to_numpy()[safe], 0).astype(np.int8),
-            "pt_minutes": np.where(inside, table["pt_minutes"].to_numpy()[safe], np.nan).astype(np.float32),
-        }
-        mpm = access.metres_per_minute(self.params.speed_kmh)
-        minutes = self.dist_m[:, safe] / mpm
-        for i, type_id in enumerate(self.type_ids):
-            col = minutes[i]
-            out[f"minutes_{type_id}"] = np.where(inside & np.isfinite(col), col, np.nan).astype(np.float32)
-        frame = pd.DataFrame(out)
-        frame["cell"] = [h3.int_to_str(int(c)) if ok else None for c, ok in zip(frame["cell"], inside)] \
-            if len(frame) <= 10_000 else frame["cell"].map(lambda c: h3.int_to_str(int(c)) if c else None)
-        return frame
+            "cell": pd.Categorical.from_codes(np.where(inside, pos, -1), dtype=tables["cell"]),
+            "district": pd.Categorical.from_codes(np.where(inside, self.grid.district[clipped], -1),
+                                                  dtype=tables["district"]),
+            "street": pd.Categorical.from_codes(np.where(inside, self.grid.street[clipped], -1),
+                                                dtype=tables["street"]),
+            "circles_covered": tables["circles"][padded],
+            "pt_minutes": tables["pt"][padded],
+        })
+        block = np.empty((len(self.type_ids), len(pos)), np.float32)
+        for i in range(len(self.type_ids)):
+            np.take(tables["minutes"][i], padded, out=block[i])
+        minutes = pd.DataFrame(block.T, columns=[f"minutes_{t}" for t in self.type_ids], copy=False)
+        return pd.concat([head, minutes], axis=1)
+
+    def _bulk_tables(self) -> dict:
+        """What ``lookup_many`` gathers from, built on first use (≈ 19 MB for the minutes)."""
+        if "bulk" not in self.memo:
+            table = self._cell_table_default
+            minutes = self.minutes().astype(np.float32)
+            minutes[~np.isfinite(minutes)] = np.nan
+            self.memo["bulk"] = {
+                "cell": pd.CategoricalDtype(self.grid.cell_strings()),
+                "district": pd.CategoricalDtype([d.name_zh for d in gridmod.districts()]),
+                "street": pd.CategoricalDtype(list(gridmod.streets()["name"])),
+                "circles": np.append(table["circles_covered"].to_numpy().astype(np.int8), np.int8(0)),
+                "pt": np.append(table["pt_minutes"].to_numpy().astype(np.float32), np.float32(np.nan)),
+                "minutes": np.ascontiguousarray(np.hstack([minutes, np.full((len(minutes), 1), np.nan, np.float32)])),
+            }
+        return self.memo["bulk"]
 
     def describe(self, lang: str = "zh") -> str:
         return self.dataset.label_zh if lang == "zh" else self.dataset.label_en
@@ -444,13 +469,24 @@ def compute_access(grid: gridmod.CityGrid, facilities: pd.DataFrame, params: Par
 _GRID_FIELDS = ("cells", "lat", "lng", "x", "y", "district", "street", "river", "bridge", "neighbours", "edge_m")
 
 
+def _tmp_path(path: Path) -> Path:
+    """A temporary name next to ``path``, unique per process and thread (two sessions of the app may
+    build the same file at once; each writes its own and the last rename wins, whole)."""
+    return path.with_name(path.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
+
+
 def _save(path: Path, grid: gridmod.CityGrid, dist, nearest, count) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, dist=dist, nearest=nearest, count=count, resolution=grid.resolution,
-                 **{f"grid_{k}": getattr(grid, k) for k in _GRID_FIELDS})
-    os.replace(tmp, path)  # write then rename: a failed build leaves the previous index in place
+    tmp = _tmp_path(path)
+    try:
+        # np.savez is byte-stable (zip entries dated 1980-01-01, fixed order): the same inputs give
+        # the same file (tests/hardening/test_determinism.py).
+        with open(tmp, "wb") as f:
+            np.savez(f, dist=dist, nearest=nearest, count=count, resolution=grid.resolution,
+                     **{f"grid_{k}": getattr(grid, k) for k in _GRID_FIELDS})
+        os.replace(tmp, path)  # write then rename: a failed build leaves the previous index in place
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write leaves no partial file behind
 
 
 def _load(path: Path):
@@ -513,10 +549,13 @@ def _grid(resolution: int, cache_dir: Path | None, force: bool) -> tuple[gridmod
     grid = gridmod.build_grid(resolution)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            np.savez(f, resolution=grid.resolution, **{k: getattr(grid, k) for k in _GRID_FIELDS})
-        os.replace(tmp, path)
+        tmp = _tmp_path(path)
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, resolution=grid.resolution, **{k: getattr(grid, k) for k in _GRID_FIELDS})
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
     return grid, False
 
 

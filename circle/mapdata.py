@@ -133,6 +133,15 @@ def _norm(text) -> str:
     return "".join(str(text or "").split()).lower()
 
 
+SHOWN_CHARS = 40
+
+
+def shown(value) -> str:
+    """A URL value as it may be quoted back in a notice: at most SHOWN_CHARS characters."""
+    text = str(value)
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+
+
 def resolve_district(value) -> DistrictOption | None:
     """A district from its code, Chinese or English name (``None`` for empty); ValueError if unknown."""
     key = _norm(value)
@@ -142,7 +151,7 @@ def resolve_district(value) -> DistrictOption | None:
         if key in {d.code, _norm(d.name_zh), _norm(d.name_en), _norm(d.name_en + " District"),
                    _norm(d.name_zh.removesuffix("区"))}:
             return d
-    raise ValueError(f"district={value}")
+    raise ValueError(f"district={shown(value)}")
 
 
 def resolve_street(value, district: DistrictOption | None = None) -> StreetOption | None:
@@ -154,7 +163,7 @@ def resolve_street(value, district: DistrictOption | None = None) -> StreetOptio
     for s in pool:
         if key in {s.code, _norm(s.name_zh), _norm(s.name_en)}:
             return s
-    raise ValueError(f"street={value}")
+    raise ValueError(f"street={shown(value)}")
 
 
 def district_of(street: StreetOption) -> DistrictOption:
@@ -175,11 +184,11 @@ def parse_speed(value) -> float | None:
     try:
         speed = float(text)
     except ValueError:
-        raise ValueError(f"speed={value}") from None
+        raise ValueError(f"speed={shown(value)}") from None
     for preset in access.SPEED_PRESETS_KMH.values():
         if abs(speed - preset) < 1e-6:
             return preset
-    raise ValueError(f"speed={value}")
+    raise ValueError(f"speed={shown(value)}")
 
 
 @dataclass(frozen=True)
@@ -220,11 +229,11 @@ def parse_map_params(params) -> tuple[MapView, list[str]]:
     bad: list[str] = []
     measure = _norm(params.get("measure")) or DEFAULT_MEASURE
     if measure not in MEASURES:
-        bad.append(f"measure={params.get('measure')}")
+        bad.append(f"measure={shown(params.get('measure'))}")
         measure = DEFAULT_MEASURE
     type_id = _norm(params.get("type")) or DEFAULT_TYPE
     if type_id not in {ft.id for ft in facility_types()}:
-        bad.append(f"type={params.get('type')}")
+        bad.append(f"type={shown(params.get('type'))}")
         type_id = DEFAULT_TYPE
     try:
         district = resolve_district(params.get("district"))

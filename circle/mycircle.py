@@ -62,7 +62,8 @@ def parse_speed(value, default: float = access.DEFAULT_SPEED_KMH) -> tuple[float
         speed = float("nan")
     if math.isfinite(speed) and 1.0 <= speed <= 10.0:
         return speed, None
-    return default, (f"speed={value[:40]!s}：步行速度须为 1–10 km/h", f"speed={value[:40]!s}: walking speed must be 1–10 km/h")
+    shown = str(value)[:40]
+    return default, (f"speed={shown}：步行速度须为 1–10 km/h", f"speed={shown}: walking speed must be 1–10 km/h")
 
 
 def resolve_location(index, lat=None, lng=None, place=None, crs=None) -> Location:
@@ -74,6 +75,14 @@ def resolve_location(index, lat=None, lng=None, place=None, crs=None) -> Locatio
     if lat not in (None, "") or lng not in (None, ""):
         try:
             crs_name = geo.normalize_crs(crs or "wgs84")
+        except (ValueError, TypeError):
+            shown = str(crs)[:30]
+            warnings.append((f"crs={shown}：坐标系须为 wgs84、gcj02 或 bd09",
+                             f"crs={shown}: the coordinate system must be wgs84, gcj02 or bd09"))
+            location = default_location()
+            location.warnings = warnings
+            return location
+        try:
             la, ln = geo.validate_latlng(float(str(lat)), float(str(lng)))
             la, ln = geo.to_wgs84(la, ln, crs_name)
             if index.lookup(la, ln).inside:

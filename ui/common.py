@@ -99,10 +99,19 @@ def figure_card(label: str, value: str, tag: Tag, help_text: str | None = None) 
     tag_line(tag)
 
 
+BAD_PARAM_CHARS = 300
+
+
+def _cap(text: object) -> str:
+    text = str(text)
+    return text if len(text) <= BAD_PARAM_CHARS else text[:BAD_PARAM_CHARS] + "…"
+
+
 def bad_param(detail_zh: str, detail_en: str | None = None) -> None:
-    """A friendly bilingual notice for a bad URL parameter (the page then shows its default)."""
-    zh = i18n.t("bad_param", "zh", detail=md_escape(detail_zh))
-    en = i18n.t("bad_param", "en", detail=md_escape(detail_en or detail_zh))
+    """A friendly bilingual notice for a bad URL parameter (the page then shows its default). The
+    detail is escaped and capped: a URL can carry 10,000 characters of anything."""
+    zh = i18n.t("bad_param", "zh", detail=md_escape(_cap(detail_zh)))
+    en = i18n.t("bad_param", "en", detail=md_escape(_cap(detail_en or detail_zh)))
     st.warning(zh + "\n\n" + en, icon="🔗")
 
 

@@ -134,13 +134,18 @@ def screenshot(page, name: str) -> Path:
 
 
 def wait_for_app(page, text: str | None = None, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has finished running the script (and ``text`` is visible)."""
+    """Wait until Streamlit has finished running the script (and ``text`` is visible): no
+    "Running…"/"Stop" status and no loading skeletons left."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
     if text:
         page.get_by_text(text, exact=False).first.wait_for(timeout=timeout)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        """() => {
+            const status = document.querySelector('[data-testid="stStatusWidget"]');
+            const busy = status && /Running|Stop/.test(status.innerText);
+            const skeleton = document.querySelector('[data-testid="stSkeleton"]');
+            return !busy && !skeleton;
+        }""",
         timeout=timeout)
 
 
