@@ -109,7 +109,7 @@ def browser_timings() -> dict:
             out["server_healthy_s"] = time.perf_counter() - t_launch
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             t_nav = time.perf_counter()
-            page.goto(url + "/story")
+            page.goto(url + "/")
             page.get_by_role("heading", name="一刻钟社区生活圈 乌海人的幸福坐标").wait_for(timeout=60_000)
             now = time.perf_counter()
             out["cold_start_to_title_s"] = now - t_launch
@@ -118,7 +118,7 @@ def browser_timings() -> dict:
             warm = []
             for _ in range(3):
                 t = time.perf_counter()
-                page.goto(url + "/story")
+                page.goto(url + "/")
                 page.get_by_role("heading", name="一刻钟社区生活圈 乌海人的幸福坐标").wait_for(timeout=60_000)
                 warm.append(time.perf_counter() - t)
             out["warm_navigation_to_title_s"] = statistics.median(warm)
@@ -128,7 +128,7 @@ def browser_timings() -> dict:
                 context = browser.new_context(viewport={"width": 1280, "height": 900})
                 new_page = context.new_page()
                 t = time.perf_counter()
-                new_page.goto(url + "/story")
+                new_page.goto(url + "/")
                 new_page.get_by_role("heading", name="一刻钟社区生活圈 乌海人的幸福坐标").wait_for(timeout=60_000)
                 fresh.append(time.perf_counter() - t)
                 context.close()

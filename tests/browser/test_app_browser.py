@@ -8,13 +8,14 @@ import pytest
 
 from tests.browser.conftest import canvas_has_pixels, screenshot, wait_for_app
 
-PAGES = [("story", "一刻钟社区生活圈 乌海人的幸福坐标"), ("my_circle", "我的生活圈"), ("city_map", "全市地图"),
+PAGES = [("", "一刻钟社区生活圈 乌海人的幸福坐标"), ("my_circle", "我的生活圈"), ("city_map", "全市地图"),
          ("progress", "进展"), ("data_methods", "数据与方法")]
 
 
 def _no_error(page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0, "a Streamlit exception is on screen"
     assert "Traceback" not in page.content()
+    assert page.get_by_text("Page not found").count() == 0, "Streamlit says the page does not exist"
 
 
 @pytest.mark.parametrize("path,title", PAGES)
@@ -22,11 +23,11 @@ def test_each_page_loads(page, app_url, path, title):
     page.goto(f"{app_url}/{path}")
     wait_for_app(page, title)
     _no_error(page)
-    screenshot(page, f"page-{path}-zh")
+    screenshot(page, f"page-{path or 'story'}-zh")
 
 
 def test_english_from_url(page, app_url):
-    page.goto(f"{app_url}/story?lang=en")
+    page.goto(f"{app_url}/?lang=en")
     wait_for_app(page, "The 15-minute life circle")
     _no_error(page)
     assert "lang=en" in page.url
@@ -101,7 +102,7 @@ def test_bad_url_parameters_are_friendly(page, app_url):
     _no_error(page)
 
 
-@pytest.mark.parametrize("path", ["story", "my_circle?place=长青社区", "city_map", "progress", "data_methods"])
+@pytest.mark.parametrize("path", ["", "my_circle?place=长青社区", "city_map", "progress", "data_methods"])
 def test_no_request_leaves_the_machine(page, app_url, path):
     """Works offline and inside China: every request the page makes goes to the app itself."""
     outside = []
@@ -141,3 +142,16 @@ def test_deep_link_on_a_fresh_server_runs_the_whole_app(browser, chromium_execut
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+def test_city_map_draws_without_a_tile_server(page, app_url):
+    page.goto(f"{app_url}/city_map")
+    wait_for_app(page, "全市地图")
+    chart = page.locator('[data-testid="stDeckGlJsonChart"]').first
+    chart.wait_for(timeout=90_000)
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(3000)
+    share = canvas_has_pixels(page)
+    screenshot(page, "city-map-drawn")
+    assert share > 0.02, f"the city map looks blank ({share:.1%} drawn pixels)"
+    _no_error(page)

@@ -1,0 +1,375 @@
+"""Many users at once: N concurrent sessions of the running app, over Streamlit's own protocol.
+
+``python -m bench.load_test [--sessions 50] [--arrival burst|ramp] [--ramp-s 10] [--rounds 2] [--json FILE]``
+
+Each simulated reader is a real websocket client of ``/_stcore/stream`` (the browser's protocol:
+``BackMsg`` / ``ForwardMsg`` protobufs from ``streamlit.proto``). It opens a page the way a browser
+tab does (a ``rerun_script`` with the page name and query string), receives everything the page
+sends and stops at ``script_finished``. Its **page-ready time** runs from opening the websocket to
+that message: everything the server does for a new reader. An **error** is a failed connection, a
+Python exception shown on the page, a "page not found", a compile error or a time-out.
+
+The benchmark starts its own server on a free loopback port (``--url`` may name one already
+running, on loopback only), warms it up (every page once, so caches and the index are loaded, as
+they are for every reader but the first), then:
+
+1. opens one session and keeps it: server RSS with one reader (``/proc/<pid>/status`` VmRSS);
+2. opens the other N − 1 sessions at once (``burst``) or spread over ``--ramp-s`` seconds (``ramp``),
+   all kept open: page-ready times, errors, and RSS with N readers;
+3. repeats step 2 ``--rounds`` times (new sessions each round, the old ones closed first).
+
+It prints errors, p50/p95/max page-ready time, RSS and RSS growth per extra session (the index is
+shared through ``st.cache_resource``, so an extra reader should cost only its session). Bounded:
+at most 200 sessions, every page has a time-out and the whole run a deadline; the server it
+started is stopped at the end. Nothing leaves the machine.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+MAX_SESSIONS = 200
+# What readers of an article open: the story, their own circle (different places), the city map,
+# progress, a chart embedded in the article, the data page, the briefing.
+PLACES = ("长青社区", "新达佳苑社区", "凤凰岭街道", "海南区", "乌达区", "滨河街道")
+ROTATION = (
+    ("story", {}),
+    ("my_circle", {"place": None}),
+    ("city_map", {}),
+    ("my_circle", {"lat": None, "lng": None}),
+    ("progress", {}),
+    ("chart", {"id": "district-coverage", "embed": "true"}),
+    ("my_circle", {"place": None}),
+    ("data_methods", {}),
+    ("chart", {"id": "circle-coverage"}),
+    ("briefing", {"slide": "2"}),
+)
+
+# The default page (story) lives at the root: st.navigation gives a default page the URL path "".
+URL_PATH = {"story": ""}
+
+
+@dataclass
+class Visit:
+    page: str
+    query: str
+    ok: bool = False
+    error: str = ""
+    ready_s: float = float("nan")
+    connect_s: float = float("nan")
+    messages: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class Round:
+    arrival: str
+    sessions: int
+    visits: list[Visit] = field(default_factory=list)
+    rss_one_mb: float = float("nan")
+    rss_all_mb: float = float("nan")
+    wall_s: float = float("nan")
+
+    @property
+    def errors(self) -> int:
+        return sum(not v.ok for v in self.visits)
+
+    def ready(self) -> list[float]:
+        return sorted(v.ready_s for v in self.visits if v.ok)
+
+    def summary(self) -> dict:
+        ready = self.ready()
+        growth = (self.rss_all_mb - self.rss_one_mb) / max(1, self.sessions - 1)
+        return {"arrival": self.arrival, "sessions": self.sessions, "errors": self.errors,
+                "p50_s": percentile(ready, 50), "p95_s": percentile(ready, 95), "max_s": ready[-1] if ready else None,
+                "rss_one_session_mb": self.rss_one_mb, "rss_all_sessions_mb": self.rss_all_mb,
+                "rss_growth_per_extra_session_mb": growth, "wall_s": self.wall_s,
+                "error_samples": sorted({v.error for v in self.visits if not v.ok})[:5]}
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    k = (len(values) - 1) * q / 100.0
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def check_loopback(url: str) -> None:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host not in LOOPBACK and f"[{host}]" not in LOOPBACK:
+        raise SystemExit(f"load tests run on loopback only, not {host!r}")
+
+
+# --- the server ----------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen | None, timeout: float = 120.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("streamlit did not become healthy in time")
+
+
+@contextlib.contextmanager
+def serve(log_path: Path | None = None):
+    """Start the app on a free loopback port; yield (url, pid); stop it afterwards."""
+    port = _free_port()
+    subprocess.run([sys.executable, "-m", "circle", "build"], cwd=ROOT, check=True, capture_output=True)
+    log = open(log_path, "w") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"), stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        if log_path:
+            log.close()
+
+
+# --- one reader ------------------------------------------------------------------------------------
+
+def visit_for(i: int) -> tuple[str, str]:
+    """The i-th reader's page and query string (places vary, so not every reader asks the same)."""
+    page, params = ROTATION[i % len(ROTATION)]
+    params = dict(params)
+    if "place" in params:
+        params["place"] = PLACES[i % len(PLACES)]
+    if "lat" in params:  # a point on a small grid around the city centre
+        params["lat"] = f"{39.655 + 0.004 * (i % 7):.4f}"
+        params["lng"] = f"{106.800 + 0.004 * (i % 5):.4f}"
+    if i % 4 == 3:
+        params["lang"] = "en"
+    return page, urllib.parse.urlencode(params)
+
+
+async def open_page(base_url: str, page: str, query: str, timeout: float):
+    """Open a page like a browser tab; return (Visit, the open websocket or None)."""
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    visit = Visit(page, query)
+    ws_url = base_url.replace("http://", "ws://", 1).rstrip("/") + "/_stcore/stream"
+    start = time.perf_counter()
+    ws = None
+    try:
+        async with asyncio.timeout(timeout):
+            ws = await websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None,
+                                          open_timeout=timeout, ping_interval=None, compression=None)
+            visit.connect_s = time.perf_counter() - start
+            msg = BackMsg()
+            state = msg.rerun_script
+            state.query_string = query
+            state.page_name = URL_PATH.get(page, page)
+            state.page_script_hash = ""
+            state.context_info.timezone = "Asia/Shanghai"
+            state.context_info.timezone_offset = -480
+            state.context_info.locale = "zh-CN"
+            state.context_info.url = f"{base_url}/{URL_PATH.get(page, page)}" + (f"?{query}" if query else "")
+            state.context_info.is_embedded = "embed=true" in query
+            await ws.send(msg.SerializeToString())
+            while True:
+                raw = await ws.recv()
+                visit.messages += 1
+                visit.bytes += len(raw)
+                fwd = ForwardMsg()
+                fwd.ParseFromString(raw)
+                kind = fwd.WhichOneof("type")
+                if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element" \
+                        and fwd.delta.new_element.WhichOneof("type") == "exception":
+                    exc = fwd.delta.new_element.exception
+                    visit.error = f"exception on {page}: {exc.type}: {exc.message[:120]}"
+                elif kind == "page_not_found":
+                    visit.error = f"page not found: {page}"
+                elif kind == "script_finished":
+                    status = ForwardMsg.ScriptFinishedStatus.Name(fwd.script_finished)
+                    if status == "FINISHED_EARLY_FOR_RERUN":
+                        continue  # the page asked for a rerun (e.g. leaving the legacy pages mode)
+                    if status == "FINISHED_WITH_COMPILE_ERROR":
+                        visit.error = f"compile error on {page}"
+                    break
+        visit.ready_s = time.perf_counter() - start
+        visit.ok = not visit.error
+    except TimeoutError:
+        visit.error = f"time-out after {timeout:.0f} s on {page}"
+    except Exception as error:  # noqa: BLE001 - every failure is counted, with its kind
+        visit.error = f"{type(error).__name__}: {str(error)[:120]}"
+    if not visit.ok and ws is not None:
+        await ws.close()
+        ws = None
+    return visit, ws
+
+
+async def close_all(sockets) -> None:
+    await asyncio.gather(*(ws.close() for ws in sockets if ws is not None), return_exceptions=True)
+
+
+# --- the run -----------------------------------------------------------------------------------------
+
+async def warm_up(base_url: str, timeout: float) -> list[Visit]:
+    """Every page of the rotation once, one after the other (loads the index and fills caches)."""
+    visits = []
+    for i in range(len(ROTATION)):
+        visit, ws = await open_page(base_url, *visit_for(i), timeout)
+        visits.append(visit)
+        if ws is not None:
+            await ws.close()
+    return visits
+
+
+async def one_round(base_url: str, pid: int | None, sessions: int, arrival: str, ramp_s: float,
+                    timeout: float, offset: int) -> Round:
+    rnd = Round(arrival, sessions)
+    first, first_ws = await open_page(base_url, *visit_for(offset), timeout)
+    rnd.visits.append(first)
+    await asyncio.sleep(1.0)
+    rnd.rss_one_mb = rss_mb(pid) if pid else float("nan")
+
+    async def later(k: int):
+        if arrival == "ramp" and sessions > 1:
+            await asyncio.sleep(ramp_s * (k - 1) / (sessions - 1))
+        return await open_page(base_url, *visit_for(offset + k), timeout)
+
+    start = time.perf_counter()
+    results = await asyncio.gather(*(later(k) for k in range(1, sessions)))
+    rnd.wall_s = time.perf_counter() - start
+    rnd.visits += [v for v, _ in results]
+    await asyncio.sleep(1.0)
+    rnd.rss_all_mb = rss_mb(pid) if pid else float("nan")
+    await close_all([first_ws] + [ws for _, ws in results])
+    return rnd
+
+
+async def run(base_url: str, pid: int | None, sessions: int, arrival: str, ramp_s: float, rounds: int,
+              timeout: float) -> dict:
+    warm = await warm_up(base_url, timeout)
+    out = {"warm_up": [asdict(v) for v in warm], "rounds": []}
+    for r in range(rounds):
+        rnd = await one_round(base_url, pid, sessions, arrival, ramp_s, timeout, offset=1000 * (r + 1))
+        out["rounds"].append({**rnd.summary(), "visits": [asdict(v) for v in rnd.visits]})
+        await asyncio.sleep(2.0)
+    return out
+
+
+def env() -> dict:
+    load = os.getloadavg()
+    return {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "nproc": os.cpu_count(), "loadavg": [round(x, 2) for x in load],
+            "python": sys.version.split()[0]}
+
+
+def load_test(sessions: int = 50, arrival: str = "burst", ramp_s: float = 10.0, rounds: int = 2,
+              timeout: float = 120.0, deadline_s: float = 900.0, url: str | None = None, pid: int | None = None,
+              log_path: Path | None = None) -> dict:
+    """Run the load test and return its figures (see the module docstring)."""
+    if not 1 <= sessions <= MAX_SESSIONS:
+        raise SystemExit(f"--sessions must be 1–{MAX_SESSIONS}")
+
+    def go(base: str, server_pid: int | None) -> dict:
+        check_loopback(base)
+        result = asyncio.run(asyncio.wait_for(run(base, server_pid, sessions, arrival, ramp_s, rounds, timeout),
+                                              deadline_s))
+        return {"env": env(), "url": base, "sessions": sessions, "arrival": arrival, "ramp_s": ramp_s, **result}
+
+    if url:
+        return go(url.rstrip("/"), pid)
+    with serve(log_path) as (base, server_pid):
+        return go(base, server_pid)
+
+
+def _fmt(value, unit: str = "s", digits: int = 2) -> str:
+    return "—" if value is None or value != value else f"{value:.{digits}f} {unit}"
+
+
+def report(result: dict) -> str:
+    e = result["env"]
+    lines = [f"load test — {e['date']} — nproc {e['nproc']} — load average {e['loadavg']} — Python {e['python']}",
+             f"{result['sessions']} sessions, arrival {result['arrival']}"
+             + (f" over {result['ramp_s']:g} s" if result["arrival"] == "ramp" else "") + f", server {result['url']}"]
+    warm = result["warm_up"]
+    lines.append("warm-up (one page at a time): " + ", ".join(
+        f"{v['page']} {_fmt(v['ready_s'])}" + ("" if v["ok"] else f" ERROR {v['error']}") for v in warm))
+    for i, rnd in enumerate(result["rounds"], 1):
+        lines.append(
+            f"round {i}: errors {rnd['errors']} · page-ready p50 {_fmt(rnd['p50_s'])}, p95 {_fmt(rnd['p95_s'])}, "
+            f"max {_fmt(rnd['max_s'])} · wall {_fmt(rnd['wall_s'])} · RSS {_fmt(rnd['rss_one_session_mb'], 'MB', 0)} "
+            f"with 1 session → {_fmt(rnd['rss_all_sessions_mb'], 'MB', 0)} with {rnd['sessions']} "
+            f"= {_fmt(rnd['rss_growth_per_extra_session_mb'], 'MB', 2)} per extra session")
+        if rnd["error_samples"]:
+            lines.append("  errors: " + "; ".join(rnd["error_samples"]))
+        by_page: dict[str, list[float]] = {}
+        for v in rnd["visits"]:
+            if v["ok"]:
+                by_page.setdefault(v["page"], []).append(v["ready_s"])
+        lines.append("  by page (median): " + ", ".join(f"{p} {statistics.median(t):.2f} s (n={len(t)})"
+                                                         for p, t in sorted(by_page.items())))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load_test", description=__doc__.split("\n\n")[1])
+    parser.add_argument("--sessions", type=int, default=50, help="concurrent sessions (1–200; default 50)")
+    parser.add_argument("--arrival", choices=("burst", "ramp"), default="burst",
+                        help="burst: all at once; ramp: spread evenly over --ramp-s seconds")
+    parser.add_argument("--ramp-s", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=2, help="measured rounds after the warm-up (default 2)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="per page, seconds")
+    parser.add_argument("--deadline", type=float, default=900.0, help="the whole run, seconds")
+    parser.add_argument("--url", help="an app already running on loopback (default: start one)")
+    parser.add_argument("--pid", type=int, help="its server process id, for RSS (with --url)")
+    parser.add_argument("--json", type=Path, help="also write everything to this file")
+    args = parser.parse_args(argv)
+    result = load_test(args.sessions, args.arrival, args.ramp_s, args.rounds, args.timeout, args.deadline,
+                       args.url, args.pid)
+    print(report(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+    return 1 if any(r["errors"] for r in result["rounds"]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
