@@ -71,8 +71,30 @@ def _group_keys(index, by: str) -> tuple[np.ndarray, pd.DataFrame]:
     raise ValueError(f"分组须为 city、district 或 street / grouping must be city, district or street, got {by!r}")
 
 
+def _memoised(index, key: tuple, compute) -> pd.DataFrame:
+    """Compute once per index (pages ask for the same table several times a run); hand out copies."""
+    memo = getattr(index, "memo", None)
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key].copy()
+
+
 def summary(index, by: str = "city", speed_kmh: float | None = None) -> pd.DataFrame:
     """One row per group: residents, share covered per circle, all eight, MOFCOM basic, F15, PT, Gini."""
+    speed = None if speed_kmh is None else float(speed_kmh)
+    return _memoised(index, ("summary", by, speed), lambda: _summary(index, by, speed))
+
+
+def type_coverage(index, by: str = "city", speed_kmh: float | None = None) -> pd.DataFrame:
+    """Long table: one row per group and facility type with the share of residents within threshold,
+    residents beyond it, and the population-weighted mean minutes (capped at 60)."""
+    speed = None if speed_kmh is None else float(speed_kmh)
+    return _memoised(index, ("type_coverage", by, speed), lambda: _type_coverage(index, by, speed))
+
+
+def _summary(index, by: str, speed_kmh: float | None) -> pd.DataFrame:
     keys, groups = _group_keys(index, by)
     cells = index.cells_at_speed(speed_kmh)
     pop = cells["population"].to_numpy()
@@ -98,9 +120,7 @@ def summary(index, by: str = "city", speed_kmh: float | None = None) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def type_coverage(index, by: str = "city", speed_kmh: float | None = None) -> pd.DataFrame:
-    """Long table: one row per group and facility type with the share of residents within threshold,
-    residents beyond it, and the population-weighted mean minutes (capped at 60)."""
+def _type_coverage(index, by: str, speed_kmh: float | None) -> pd.DataFrame:
     keys, groups = _group_keys(index, by)
     cells = index.cells_at_speed(speed_kmh)
     pop = cells["population"].to_numpy()
