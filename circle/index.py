@@ -311,7 +311,7 @@ class CityIndex:
         speed = float(speed_kmh or self.params.speed_kmh)
         at_index_speed = abs(speed - self.params.speed_kmh) < 1e-9
         if at_index_speed:
-            minutes = self._bulk_tables()["minutes"][:, pos]  # precomputed; NaN beyond the limit
+            minutes = self._bulk_tables()["minutes"][pos]  # precomputed row; NaN beyond the limit
         else:
             minutes = self.dist_m[:, pos] / access.metres_per_minute(speed)
         if at_index_speed:
@@ -391,14 +391,13 @@ class CityIndex:
             "circles_covered": tables["circles"][padded],
             "pt_minutes": tables["pt"][padded],
         })
-        block = np.empty((len(self.type_ids), len(pos)), np.float32)
-        for i in range(len(self.type_ids)):
-            np.take(tables["minutes"][i], padded, out=block[i])
-        minutes = pd.DataFrame(block.T, columns=[f"minutes_{t}" for t in self.type_ids], copy=False)
+        # One gather of whole cell rows (37 contiguous floats each) beats 37 scattered gathers.
+        block = np.take(tables["minutes"], padded, axis=0)
+        minutes = pd.DataFrame(block, columns=[f"minutes_{t}" for t in self.type_ids], copy=False)
         return pd.concat([head, minutes], axis=1)
 
     def _bulk_tables(self) -> dict:
-        """What ``lookup_many`` gathers from, built on first use (≈ 19 MB for the minutes)."""
+        """What ``lookup_many`` and ``lookup`` read from, built on first use (≈ 19 MB of minutes)."""
         if "bulk" not in self.memo:
             table = self._cell_table_default
             minutes = self.minutes().astype(np.float32)
@@ -409,7 +408,8 @@ class CityIndex:
                 "street": pd.CategoricalDtype(list(gridmod.streets()["name"])),
                 "circles": np.append(table["circles_covered"].to_numpy().astype(np.int8), np.int8(0)),
                 "pt": np.append(table["pt_minutes"].to_numpy().astype(np.float32), np.float32(np.nan)),
-                "minutes": np.ascontiguousarray(np.hstack([minutes, np.full((len(minutes), 1), np.nan, np.float32)])),
+                # Cell-major (N + 1, T): a cell's minutes are one contiguous row; the last is "outside".
+                "minutes": np.ascontiguousarray(np.vstack([minutes.T, np.full((1, len(minutes)), np.nan, np.float32)])),
             }
         return self.memo["bulk"]
 
