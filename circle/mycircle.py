@@ -190,6 +190,26 @@ def here_frame(location: Location, lang: str = "zh") -> pd.DataFrame:
     return pd.DataFrame({"lat": [location.lat], "lng": [location.lng], "label": [location.label(lang)]})
 
 
+def clicked_hex(event, layers: tuple[str, ...] = ("reach", "pick")) -> str | None:
+    """The H3 id of the hex a map selection event points at (None if nothing usable)."""
+    try:
+        objects = (event["selection"].get("objects") or {}) if event else {}
+    except (KeyError, TypeError, AttributeError):
+        return None
+    for layer_id in layers:
+        for obj in objects.get(layer_id, []) or []:
+            hex_id = obj.get("hex") if isinstance(obj, dict) else None
+            if hex_id and cell_centre(hex_id):
+                return str(hex_id)
+    return None
+
+
+def location_of_hex(hex_id: str) -> Location:
+    lat, lng = cell_centre(hex_id)
+    label = f"{lat:.5f}, {lng:.5f}"
+    return Location(lat, lng, label, label)
+
+
 def cell_centre(hex_id: str) -> tuple[float, float] | None:
     """Centre of a clicked H3 cell (None if the id is not valid)."""
     try:

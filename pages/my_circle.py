@@ -43,18 +43,6 @@ def _choose_hit() -> None:
         st.session_state["place_state"] = mycircle._hit_location(hits[choice])
 
 
-def _map_clicked() -> None:
-    """A hex clicked on the map: its centre becomes the view."""
-    selection = st.session_state["mc_map"]["selection"]
-    for layer_id in ("reach", "pick"):
-        for obj in (selection.get("objects") or {}).get(layer_id, []):
-            centre = mycircle.cell_centre(obj.get("hex"))
-            if centre:
-                st.session_state["place_state"] = mycircle.Location(
-                    centre[0], centre[1], f"{centre[0]:.5f}, {centre[1]:.5f}", f"{centre[0]:.5f}, {centre[1]:.5f}")
-                return
-
-
 query = st.text_input(t("mc_search"), placeholder=t("mc_search_placeholder"), max_chars=100, key="mc_query")
 if query.strip():
     hits = search.search(query, limit=8)
@@ -107,7 +95,13 @@ with left:
     ]
     deck = make_deck(layers, {"latitude": location.lat, "longitude": location.lng, "zoom": 14},
                      tooltip_text="{label}")
-    st.pydeck_chart(deck, on_select=_map_clicked, selection_mode="single-object", key="mc_map", height=480)
+    event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="mc_map", height=480)
+    # A click selects a hex; its centre becomes the place (once: the selection stays set afterwards).
+    clicked = mycircle.clicked_hex(event)
+    if clicked and clicked != st.session_state.get("mc_last_click"):
+        st.session_state["mc_last_click"] = clicked
+        st.session_state["place_state"] = mycircle.location_of_hex(clicked)
+        st.rerun()
     st.caption(t("mc_reach_legend"))
 
 with right:

@@ -189,9 +189,9 @@ def test_payload_names_never_run(page, app_url, loaded):
     _nav(page, "假设与选址", "假设与选址")
     page.locator('[data-testid="stDeckGlJsonChart"] canvas').first.wait_for(timeout=60_000)
     type_box = page.locator('[data-testid="stSelectbox"]').first
-    type_box.click()
+    type_box.locator("input").first.click()
     page.keyboard.type("便利店")
-    page.keyboard.press("Enter")
+    page.get_by_role("option").filter(has_text="便利店 · ").first.click()
     wait_for_app(page)
     page.get_by_text("按坐标新增，或从列表中撤掉", exact=False).first.click()
     remove_box = page.locator('[data-testid="stSelectbox"]').filter(has_text="撤掉哪一处").last
