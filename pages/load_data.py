@@ -5,6 +5,9 @@ workspace under the system temp folder, with its own index cache). Nothing here 
 the shipped .cache. Names and values from the file are shown as text (st.dataframe, st.text,
 escaped markdown), never interpreted.
 """
+import logging
+import shutil
+
 import streamlit as st
 
 from circle import i18n, importers, workspace
@@ -129,14 +132,26 @@ if raw is not None:
             st.error(i18n.t("ld_nothing_valid", "zh") + "\n\n" + i18n.t("ld_nothing_valid", "en"), icon="🚫")
 
         if st.button(t("ld_use"), type="primary", disabled=report.accepted == 0, key="ld_use"):
+            previous = st.session_state.get("dataset")
+            folder = None
             try:
                 with st.spinner(t("ld_building")):
                     folder = workspace.session_workspace()
                     ws, timings = workspace.save_import(outcome, folder)
                     st.session_state["dataset"] = ws.dataset()
                     idx = index()  # loads the index just built, so every page has it at once
-            except (importers.ImportInputError, workspace.WorkspaceError) as error:
-                _error(error)
+            except Exception as error:  # noqa: BLE001 - whatever failed, the data in use stay as they were
+                if previous is None:
+                    st.session_state.pop("dataset", None)
+                else:
+                    st.session_state["dataset"] = previous
+                if folder is not None:
+                    shutil.rmtree(folder, ignore_errors=True)
+                if isinstance(error, (importers.ImportInputError, workspace.WorkspaceError)):
+                    _error(error)
+                else:  # a server-side failure (disk full, a failed build): said, and logged, not a traceback
+                    logging.getLogger(__name__).exception("import failed")
+                    st.error(i18n.t("ld_failed", "zh") + "\n\n" + i18n.t("ld_failed", "en"), icon="🚫")
             else:
                 seconds = sum(v for k, v in timings.items() if k in ("write_s", "index_build_s", "commit_s"))
                 label = ws.dataset().label_en if L == "en" else ws.dataset().label_zh

@@ -96,6 +96,24 @@ def _hover_payloads(page, canvas_box: dict, zoom: float = 14.0) -> set[str]:
     return seen
 
 
+def _open_select(page, box) -> None:
+    """Open a Streamlit selectbox's list (it opens asynchronously; click again if it did not)."""
+    field = box.locator("input").first
+    for attempt in range(6):
+        try:
+            if attempt % 2 == 0:
+                field.click(timeout=5_000)
+            else:  # something was in the way (a closing list, a rerun): use the keyboard
+                field.focus(timeout=5_000)
+                page.keyboard.press("ArrowDown")
+            page.get_by_role("option").first.wait_for(timeout=3_000)
+            return
+        except Exception:  # noqa: BLE001 - not open yet
+            page.keyboard.press("Escape")
+            wait_for_app(page)
+    raise AssertionError("the selectbox did not open")
+
+
 @pytest.fixture()
 def page(browser):
     """Wide enough for every page's link in the top navigation (no "more" menu)."""
@@ -112,6 +130,12 @@ def loaded(page, app_url):
     watch = Watch(page)
     page.goto(f"{app_url}/load_data")
     wait_for_app(page, "导入数据")
+    # the watch itself works: a console line and a dialog are seen (then forgotten)
+    page.evaluate("() => { console.log('probe-console'); window.alert('probe-dialog'); }")
+    page.wait_for_timeout(200)
+    assert "probe-console" in watch.console and any("probe-dialog" in d for d in watch.dialogs)
+    watch.console.clear()
+    watch.dialogs.clear()
     page.locator('input[type="file"]').first.set_input_files(
         {"name": payloads.FILE_NAME, "mimeType": "text/csv", "buffer": payloads.csv_bytes()})
     page.get_by_role("button", name="使用这些数据").wait_for(timeout=60_000)
@@ -189,14 +213,14 @@ def test_payload_names_never_run(page, app_url, loaded):
     _nav(page, "假设与选址", "假设与选址")
     page.locator('[data-testid="stDeckGlJsonChart"] canvas').first.wait_for(timeout=60_000)
     type_box = page.locator('[data-testid="stSelectbox"]').first
-    type_box.locator("input").first.click()
+    _open_select(page, type_box)
     page.keyboard.type("便利店")
     page.get_by_role("option").filter(has_text="便利店 · ").first.click()
     wait_for_app(page)
     page.get_by_text("按坐标新增，或从列表中撤掉", exact=False).first.click()
     remove_box = page.locator('[data-testid="stSelectbox"]').filter(has_text="撤掉哪一处").last
     remove_box.wait_for(timeout=30_000)
-    remove_box.locator("input").first.click()
+    _open_select(page, remove_box)
     page.keyboard.type("XSS-MARKER")
     page.wait_for_timeout(500)
     screenshot(page, "injection-whatif-list")

@@ -10,9 +10,9 @@ import time
 import numpy as np
 import pytest
 
-from circle import importers
+from circle import importers, workspace
 from circle.importers import ImportInputError
-from tests.hardening.conftest import APP, CJK, LATIN, assert_bilingual
+from tests.hardening.conftest import APP, CJK, LATIN, ROOT, assert_bilingual
 from tests.hardening.corpus import CASES
 
 SECONDS_PER_CASE = 15.0   # generous (a loaded CI machine); the slowest case takes well under a second
@@ -145,3 +145,34 @@ def test_load_data_page(lang, monkeypatch, guard):
         for element in list(at.markdown) + list(at.caption) + list(at.warning) + list(at.error) + list(at.info):
             assert "<script" not in element.value.replace("\\<", ""), (case.id, element.value[:200])
         assert at.session_state["dataset"] == dataset, case.id  # the loaded data set is still in use
+
+
+def test_failed_build_on_use_keeps_the_data_in_use(monkeypatch, guard):
+    """“Use this data” when the server fails half way (here: the index build): a bilingual message,
+    no exception, and the data set in use (the previous workspace) still in use and unchanged."""
+    import streamlit
+    from streamlit.testing.v1 import AppTest
+
+    from circle import index as index_mod
+    from tests.hardening import payloads
+
+    upload = FakeUpload("good.csv", payloads.csv_bytes())
+    monkeypatch.setattr(streamlit, "file_uploader", lambda *a, **k: upload)
+
+    def boom(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(index_mod, "compute_access", boom)
+    dataset = guard.dataset()
+    # the page file itself (AppTest does not deliver a button click through st.navigation)
+    at = AppTest.from_file(str(ROOT / "pages" / "load_data.py"), default_timeout=300)
+    at.session_state["dataset"] = dataset
+    at.run()
+    assert not at.exception
+    leftovers = set(workspace.SESSION_ROOT.glob("ws-*"))
+    at.button(key="ld_use").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = " ".join(e.value for e in at.error)
+    assert "导入失败" in errors and "import failed" in errors
+    assert at.session_state["dataset"] == dataset
+    assert set(workspace.SESSION_ROOT.glob("ws-*")) <= leftovers  # the half-made session folder is gone

@@ -24,6 +24,18 @@ FUZZ = settings(max_examples=150, deadline=timedelta(seconds=5), database=None,
                                        HealthCheck.function_scoped_fixture])
 FUZZ_FAST = settings(FUZZ, max_examples=300, deadline=timedelta(seconds=2))
 
+@pytest.fixture(scope="module", autouse=True)
+def untouched(shipped_hashes, previous_workspace):
+    """The fuzzed inputs change nothing on disk: data/** and the loaded workspace hashed around the module."""
+    from circle.sources import DATA_DIR
+    from tests.hardening.conftest import hash_tree
+
+    before = hash_tree(previous_workspace.folder)
+    yield
+    assert hash_tree(DATA_DIR) == shipped_hashes
+    assert hash_tree(previous_workspace.folder) == before
+
+
 NAMES = st.sampled_from(["f.csv", "f.tsv", "f.txt", "f.xlsx", "f.json", "f.geojson", "f", "f.xls", "../x.csv",
                          "<script>.csv", "a\x00b.csv"])
 
