@@ -46,14 +46,14 @@ PAGES = [st.Page(f"pages/{stem}.py", title=t(key), icon=f":material/{icon}:", ur
          for stem, key, icon, visible in PAGE_SPECS]
 page = st.navigation(PAGES, position="hidden" if EMBEDDED else "top")
 
-page.run()
-
-# After the page, so its title paints before the engine loads (the label needs circle.index).
 # A bad ?lang= is said on every page (the chart page says it itself, with its other parameters).
 if page.url_path != "chart" and st.session_state.get("bad_lang_param") is not None:
     shown = str(st.session_state.pop("bad_lang_param"))[:40]
     bad_param(f"lang={shown}：语言须为 zh 或 en", f"lang={shown}: the language must be zh or en")
 
+page.run()
+
+# After the page, so its title paints before the engine loads (the label needs circle.index).
 if not EMBEDDED:
     with st.sidebar:
         dataset = current_dataset()

@@ -83,8 +83,11 @@ def export_svg(built, generated: datetime | None = None) -> bytes:
 
 
 def export_csv(built) -> bytes:
-    """Exactly the rows and columns of ``built.data`` (UTF-8 with BOM for Excel)."""
-    return built.data.to_csv(index=False).encode("utf-8-sig")
+    """Exactly the rows and columns of ``built.data`` (UTF-8 with BOM for Excel; text cells a
+    spreadsheet would run as formulas are made text)."""
+    from circle.exports import to_csv_bytes
+
+    return to_csv_bytes(built.data)
 
 
 def _clean(value):
