@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -311,8 +312,14 @@ def load_test(sessions: int = 50, arrival: str = "burst", ramp_s: float = 10.0, 
 
     def go(base: str, server_pid: int | None) -> dict:
         check_loopback(base)
-        result = asyncio.run(asyncio.wait_for(run(base, server_pid, sessions, arrival, ramp_s, rounds, timeout),
-                                              deadline_s))
+        def measure() -> dict:
+            return asyncio.run(asyncio.wait_for(run(base, server_pid, sessions, arrival, ramp_s, rounds, timeout),
+                                                deadline_s))
+
+        # A thread of its own: the caller's thread may already run an event loop (pytest with
+        # Playwright's sync API does), and asyncio.run refuses to nest.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            result = pool.submit(measure).result()
         return {"env": env(), "url": base, "sessions": sessions, "arrival": arrival, "ramp_s": ramp_s, **result}
 
     if url:
