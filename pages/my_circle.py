@@ -50,8 +50,11 @@ if query.strip():
     if not hits:
         st.info(t("mc_no_match", query=md_escape(query[:40])))
     else:
-        labels = [f"{pick(L, h.name_zh, h.name_en)} · {h.district_zh or ''}"
-                  f"{' · ' + h.street_zh if h.street_zh and h.kind == 'community' else ''}" for h in hits]
+        def _place(name: str) -> str:  # district and street names in the reader's language
+            return pick(L, name, english_name(name)) if name else ""
+
+        labels = [f"{pick(L, h.name_zh, h.name_en)} · {_place(h.district_zh)}"
+                  f"{' · ' + _place(h.street_zh) if h.street_zh and h.kind == 'community' else ''}" for h in hits]
         st.radio(t("mc_results"), range(len(hits)), format_func=lambda i: labels[i], key="mc_pick",
                  index=None, on_change=_choose_hit)
 location = st.session_state["place_state"]
