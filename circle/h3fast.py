@@ -43,6 +43,7 @@ _FACE_XYZ = np.column_stack([np.cos(FACE_CENTRE_GEO[:, 0]) * np.cos(FACE_CENTRE_
                              np.cos(FACE_CENTRE_GEO[:, 0]) * np.sin(FACE_CENTRE_GEO[:, 1]),
                              np.sin(FACE_CENTRE_GEO[:, 0])])
 _KEY_OFFSET = 1 << 30
+MAX_TABLE_ENTRIES = 16_000_000  # 64 MB of int32
 
 
 def _pos_angle(a: np.ndarray) -> np.ndarray:
@@ -105,20 +106,42 @@ def lattice_keys(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 # --- the compiled kernel: one pass per point, no temporary arrays -------------------------------
+#
+# The gnomonic projection needs no trigonometry beyond the point's own unit vector p. With c the
+# face centre, H3 computes r = angle(p, c), the azimuth az of p seen from c and θ = A − az (A the
+# face's axis azimuth, minus the aperture-7 rotation in Class III), then x = s·tan r·cos θ,
+# y = s·tan r·sin θ. Writing the azimuth's east/north components as linear forms of p gives
+# tan r·cos θ = (e·p) / (c·p) and tan r·sin θ = (n·p) / (c·p) for two fixed vectors e and n, so each
+# point costs three dot products. It is the same projection as H3's, equal to the last bits of
+# floating point (the tests compare with h3.latlng_to_cell point for point).
+
+
+def projection_vectors(face: int, resolution: int) -> np.ndarray:
+    """Rows c, e, n (scaled by the resolution): hex2d x = (e·p)/(c·p), y = (n·p)/(c·p)."""
+    c_lat, c_lng = FACE_CENTRE_GEO[face]
+    axis = FACE_AXIS_AZ[face] - (AP7_ROT_RADS if resolution % 2 == 1 else 0.0)
+    scale = SQRT7 ** resolution / RES0_U_GNOMONIC
+    # Azimuth components of p seen from c:  east = p·a,  north = p·b.
+    a = np.array([-math.sin(c_lng), math.cos(c_lng), 0.0])
+    b = np.array([-math.sin(c_lat) * math.cos(c_lng), -math.sin(c_lat) * math.sin(c_lng), math.cos(c_lat)])
+    # θ = axis − az:  cos θ = cos(axis)·north + sin(axis)·east (over |…|), sin θ = sin(axis)·north − cos(axis)·east.
+    e = scale * (math.cos(axis) * b + math.sin(axis) * a)
+    n = scale * (math.sin(axis) * b - math.cos(axis) * a)
+    return np.vstack([_FACE_XYZ[face], e, n])
 
 
 @njit(cache=True, nogil=True)
-def _locate_kernel(lat_deg, lng_deg, face_xyz, face, c_lat, c_lng, axis_az, class3, scale, keys, positions):
+def _locate_kernel(lat_deg, lng_deg, face_xyz, face, proj, i_min, j_min, table, keys, positions):
     n = lat_deg.shape[0]
     out = np.full(n, -1, np.int64)
     off_face = np.zeros(n, np.bool_)
-    two_pi = 2.0 * math.pi
-    sin_c, cos_c = math.sin(c_lat), math.cos(c_lat)
+    n_i, n_j = table.shape
     for p in range(n):
         lat = math.radians(lat_deg[p])
         lng = math.radians(lng_deg[p])
         cl = math.cos(lat)
         x0, y0, z0 = cl * math.cos(lng), cl * math.sin(lng), math.sin(lat)
+        # H3's closest face: the largest dot product (first one on a tie, as H3's strict "<").
         best, best_f = -2.0, -1
         for f in range(face_xyz.shape[0]):
             d = x0 * face_xyz[f, 0] + y0 * face_xyz[f, 1] + z0 * face_xyz[f, 2]
@@ -127,23 +150,10 @@ def _locate_kernel(lat_deg, lng_deg, face_xyz, face, c_lat, c_lng, axis_az, clas
         if best_f != face:
             off_face[p] = True
             continue
-        dx, dy, dz = x0 - face_xyz[face, 0], y0 - face_xyz[face, 1], z0 - face_xyz[face, 2]
-        r = math.acos(1.0 - (dx * dx + dy * dy + dz * dz) / 2.0)
-        d_lng = lng - c_lng
-        az = math.atan2(cl * math.sin(d_lng), cos_c * z0 - sin_c * cl * math.cos(d_lng))
-        if az < 0:
-            az += two_pi
-        theta = axis_az - az
-        if theta < 0:
-            theta += two_pi
-        elif theta >= two_pi:
-            theta -= two_pi
-        if class3:
-            theta -= AP7_ROT_RADS
-            if theta < 0:
-                theta += two_pi
-        r = math.tan(r) * scale
-        x, y = r * math.cos(theta), r * math.sin(theta)
+        cp = x0 * proj[0, 0] + y0 * proj[0, 1] + z0 * proj[0, 2]
+        x = (x0 * proj[1, 0] + y0 * proj[1, 1] + z0 * proj[1, 2]) / cp
+        y = (x0 * proj[2, 0] + y0 * proj[2, 1] + z0 * proj[2, 2]) / cp
+        # Nearest lattice point: one of the four corners of the rhombus holding (x, y).
         jf = y / SQRT3_2
         i_f = x - 0.5 * jf
         i0, j0 = math.floor(i_f), math.floor(jf)
@@ -156,6 +166,11 @@ def _locate_kernel(lat_deg, lng_deg, face_xyz, face, c_lat, c_lng, axis_az, clas
                 d = ex * ex + ey * ey
                 if d < bd:
                     bd, bi, bj = d, ci, cj
+        if n_i > 0:
+            ti, tj = np.int64(bi) - i_min, np.int64(bj) - j_min
+            if 0 <= ti < n_i and 0 <= tj < n_j:
+                out[p] = table[ti, tj]
+            continue
         key = (np.int64(bi) + _KEY_OFFSET) * (1 << 31) + (np.int64(bj) + _KEY_OFFSET)
         lo, hi = 0, keys.shape[0]
         while lo < hi:
@@ -168,6 +183,20 @@ def _locate_kernel(lat_deg, lng_deg, face_xyz, face, c_lat, c_lng, axis_az, clas
             out[p] = positions[lo]
     return out, off_face
 
+
+def _boundary_box(cells: np.ndarray) -> tuple[float, float, float, float] | None:
+    """South, west, north, east of the cells' boundaries, widened by half a cell (the edges are
+    straight in the gnomonic plane, not in latitude/longitude); None for no cells."""
+    if len(cells) == 0:
+        return None
+    vertices = np.array([v for c in cells.tolist() for v in h3.cell_to_boundary(h3.int_to_str(c))])
+    lat, lng = vertices[:, 0], vertices[:, 1]
+    margin = np.degrees(h3.average_hexagon_edge_length(h3.get_resolution(h3.int_to_str(int(cells[0]))), "km")
+                        / 6371.0088)
+    if lng.max() - lng.min() > 180:  # across the antimeridian: do not try to be clever
+        return (-90.0, -180.0, 90.0, 180.0)
+    margin_lng = margin / max(math.cos(math.radians(min(89.0, float(np.abs(lat).max()) + margin))), 0.01)
+    return (lat.min() - margin, lng.min() - margin_lng, lat.max() + margin, lng.max() + margin_lng)
 
 
 class CellLocator:
@@ -190,8 +219,26 @@ class CellLocator:
         order = np.argsort(keys)
         self._keys = keys[order]
         self._positions = positions[order]
-        # Cells of the set that sit on another face can only be found through h3.
+        # The compiled path reads a dense (i, j) lattice table over the cells' extent rather than
+        # searching the sorted keys (≈ 0.5 M entries, 2 MB, for Wuhai at resolution 10); a set too
+        # sparse for a table (a fine resolution over a wide area) keeps the search.
+        lattice_i = (keys >> 31) - _KEY_OFFSET
+        lattice_j = (keys & ((1 << 31) - 1)) - _KEY_OFFSET
+        self._i_min = int(lattice_i.min()) if len(keys) else 0
+        self._j_min = int(lattice_j.min()) if len(keys) else 0
+        shape = ((int(lattice_i.max()) - self._i_min + 1, int(lattice_j.max()) - self._j_min + 1)
+                 if len(keys) else (0, 0))
+        if shape[0] * shape[1] > MAX_TABLE_ENTRIES:
+            shape = (0, 0)
+        self._table = np.full(shape, -1, dtype=np.int32)
+        if shape[0]:
+            self._table[lattice_i - self._i_min, lattice_j - self._j_min] = positions
+        self._projection = projection_vectors(self.face, resolution)
+        # Cells of the set whose centre sits on another face can only be found through h3; a
+        # point on our face can still fall in one of them (a cell straddling the face edge), so a
+        # miss inside their bounding box is asked of h3 as well.
         self._off_face_cells = self.cells[~on_face]
+        self._off_face_box = _boundary_box(self._off_face_cells)
 
     def locate_numpy(self, lat, lng) -> np.ndarray:
         """The same answer as :meth:`locate`, in plain numpy (kept as a readable reference)."""
@@ -209,7 +256,7 @@ class CellLocator:
             idx = np.searchsorted(self._keys, keys).clip(0, len(self._keys) - 1)
             found = self._keys[idx] == keys
             out[np.flatnonzero(mine)] = np.where(found, self._positions[idx], -1)
-        self._fill_off_face(lat, lng, np.flatnonzero(~mine), out)
+        self._fill_off_face(lat, lng, np.flatnonzero(~mine | self._near_off_face_cells(lat, lng, out)), out)
         return out
 
     def _fill_off_face(self, lat, lng, which, out) -> None:
@@ -222,9 +269,13 @@ class CellLocator:
         """Positions of WGS-84 points among the cells (-1 where the point's cell is not one of them)."""
         lat = np.ascontiguousarray(np.asarray(lat, dtype=np.float64).ravel())
         lng = np.ascontiguousarray(np.asarray(lng, dtype=np.float64).ravel())
-        c_lat, c_lng = FACE_CENTRE_GEO[self.face]
-        out, off_face = _locate_kernel(lat, lng, _FACE_XYZ, self.face, float(c_lat), float(c_lng),
-                                       float(FACE_AXIS_AZ[self.face]), self.resolution % 2 == 1,
-                                       SQRT7 ** self.resolution / RES0_U_GNOMONIC, self._keys, self._positions)
-        self._fill_off_face(lat, lng, np.flatnonzero(off_face), out)
+        out, off_face = _locate_kernel(lat, lng, _FACE_XYZ, self.face, self._projection,
+                                       self._i_min, self._j_min, self._table, self._keys, self._positions)
+        self._fill_off_face(lat, lng, np.flatnonzero(off_face | self._near_off_face_cells(lat, lng, out)), out)
         return out
+
+    def _near_off_face_cells(self, lat, lng, out) -> np.ndarray:
+        if self._off_face_box is None:
+            return np.zeros(len(lat), dtype=bool)
+        s, w, n, e = self._off_face_box
+        return (out < 0) & (lat >= s) & (lat <= n) & (lng >= w) & (lng <= e)
