@@ -521,6 +521,19 @@ def city_hexes(index, measure: str = DEFAULT_MEASURE, type_id: str | None = None
 
     ``district`` and ``street`` take a code or a name; unknown ones raise ValueError. Cached per
     (index.key, arguments); the frame returned is a copy."""
+    frame = _city_hexes(*_view_key(index, measure, type_id, district, street, speed_kmh, lang, resolution))
+    return frame.copy()
+
+
+def city_hexes_layer(index, measure: str = DEFAULT_MEASURE, type_id: str | None = None,
+                     district: str | None = None, street: str | None = None, speed_kmh: float | None = None,
+                     lang: str = "zh", resolution: int = MAP_RESOLUTION) -> maps.LayerJSON:
+    """:func:`city_hexes` as the map's ``hexes`` layer, encoded once per view and shared by every
+    reader (``.rows`` = the number of hexagons). Same arguments and errors as ``city_hexes``."""
+    return _city_hexes_layer(*_view_key(index, measure, type_id, district, street, speed_kmh, lang, resolution))
+
+
+def _view_key(index, measure, type_id, district, street, speed_kmh, lang, resolution) -> tuple:
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
     type_id = (type_id or DEFAULT_TYPE) if measure == "minutes" else None
@@ -531,9 +544,16 @@ def city_hexes(index, measure: str = DEFAULT_MEASURE, type_id: str | None = None
     speed = float(speed_kmh or index.params.speed_kmh)
     if not 1.0 <= speed <= 10.0:
         raise ValueError(f"walking speed must be 1–10 km/h, got {speed}")
-    frame = _city_hexes(_register(index), measure, type_id, d.code if d else None, s.code if s else None,
-                        speed, "en" if lang == "en" else "zh", int(resolution))
-    return frame.copy()
+    return (_register(index), measure, type_id, d.code if d else None, s.code if s else None, speed,
+            "en" if lang == "en" else "zh", int(resolution))
+
+
+@lru_cache(maxsize=64)
+def _city_hexes_layer(*key) -> maps.LayerJSON:
+    frame = _city_hexes(*key)
+    encoded = maps.layer_json(maps.hex_layer("hexes", map_frame(frame)))
+    encoded.rows = len(frame)
+    return encoded
 
 
 def view_for(index, district: str | None = None, street: str | None = None,
@@ -596,5 +616,5 @@ def method_note(speed_kmh: float, resolution: int = MAP_RESOLUTION) -> tuple[str
 
 
 def clear_caches() -> None:
-    for fn in (_footprint, _scale_max, _aggregate, _city_hexes, _view_for):
+    for fn in (_footprint, _scale_max, _aggregate, _city_hexes, _city_hexes_layer, _view_for):
         fn.cache_clear()

@@ -8,11 +8,13 @@ colour-blind safe (viridis / cividis stops) and every layer has a stable ``id``.
 """
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 import pydeck as pdk
+from pydeck.bindings.json_tools import default_serialize
 
 from circle import grid as gridmod
 from circle.i18n import pick
@@ -135,3 +137,62 @@ def make_deck(layers: list[pdk.Layer], view: dict | None = None, tooltip_text: s
         **basemap_args,
         tooltip={"text": tooltip_text} if tooltip_text else False,
     )
+
+
+# --- decks serialised once -----------------------------------------------------------------------
+#
+# Encoding a deck to JSON is most of what a map page costs the server (the clickable grid of My
+# circle alone is ~1,500 hexagons). The layers that do not change between readers (borders, river,
+# names, the click grid, a map view's hexagons) are encoded once and kept as text; a page only
+# encodes its own small layers and joins the pieces.
+
+
+class LayerJSON(str):
+    """One deck.gl layer, already encoded as JSON text."""
+
+
+def layer_json(layer: pdk.Layer) -> LayerJSON:
+    """A layer as compact deck.gl JSON (UTF-8 text, no indentation), as pydeck would encode it."""
+    data = getattr(layer, "data", None)
+    if isinstance(data, pd.DataFrame):  # pydeck cannot encode a pandas 3 frame itself
+        layer.data = data.to_dict(orient="records")
+    return LayerJSON(_dumps(layer))
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, sort_keys=True, default=default_serialize, separators=(",", ":"), ensure_ascii=False)
+
+
+@lru_cache(maxsize=8)
+def context_layers_json(lang: str = "zh", street_labels: bool = True) -> tuple[LayerJSON, ...]:
+    """:func:`context_layers`, encoded once per language."""
+    return tuple(layer_json(layer) for layer in context_layers(lang, street_labels))
+
+
+class SerialisedDeck:
+    """A deck as JSON text, for ``st.pydeck_chart``: what it reads of a ``pydeck.Deck``
+    (``to_json()``, ``_tooltip``) without encoding the layers again on every page run."""
+
+    layers = None  # nothing for Streamlit's pandas-3 workaround to convert: the layers are text
+    mapbox_key = None
+    width = None
+
+    def __init__(self, layers: list, view: dict | None = None, tooltip_text: str | None = None,
+                 basemap: bool = False):
+        shell = make_deck([], view, tooltip_text, basemap)
+        self._tooltip = shell._tooltip
+        encoded = [piece if isinstance(piece, LayerJSON) else layer_json(piece) for piece in layers]
+        head = _dumps(shell)
+        marker = '"layers":[]'
+        if marker not in head:  # pragma: no cover - a pydeck that encodes decks differently
+            raise RuntimeError("unexpected pydeck deck encoding")
+        self._json = head.replace(marker, '"layers":[' + ",".join(encoded) + "]", 1)
+
+    def to_json(self) -> str:
+        return self._json
+
+
+def serialised_deck(layers: list, view: dict | None = None, tooltip_text: str | None = None,
+                    basemap: bool = False) -> SerialisedDeck:
+    """Like :func:`make_deck`, with layers given as ``pydeck.Layer`` or :class:`LayerJSON`."""
+    return SerialisedDeck(layers, view, tooltip_text, basemap)

@@ -186,6 +186,16 @@ def pick_grid(index, lang: str = "zh") -> pd.DataFrame:
     return index.memo[memo_key]
 
 
+def pick_layer(index, lang: str = "zh"):
+    """The clickable grid as the ``pick`` map layer, encoded once per index and language."""
+    from circle import maps
+
+    memo_key = ("pick_layer", lang)
+    if memo_key not in index.memo:
+        index.memo[memo_key] = maps.layer_json(maps.hex_layer("pick", pick_grid(index, lang)))
+    return index.memo[memo_key]
+
+
 def here_frame(location: Location, lang: str = "zh") -> pd.DataFrame:
     return pd.DataFrame({"lat": [location.lat], "lng": [location.lng], "label": [location.label(lang)]})
 

@@ -8,6 +8,7 @@ import streamlit as st
 from circle import mapdata, maps
 from circle.provenance import computed
 from circle.taxonomy import facility_types
+from ui.chart_views import show_legend
 from ui.common import bad_param, data_banner, index, lang, md_escape, t, tag_line
 
 L = lang()
@@ -65,15 +66,16 @@ def city_map() -> None:
     keep_in_url(view)
 
     with st.spinner(t("cm_loading")):
-        frame = mapdata.city_hexes(idx, view.measure, view.type_id, view.district, view.street, view.speed_kmh, L)
-    layers = [maps.hex_layer("hexes", mapdata.map_frame(frame))] + maps.context_layers(L, street_labels=bool(view.district))
-    deck = mapdata.compact(maps.make_deck(layers, view=mapdata.view_for(idx, view.district, view.street),
-                                          tooltip_text="{label}", basemap=basemap))
+        hexes = mapdata.city_hexes_layer(idx, view.measure, view.type_id, view.district, view.street,
+                                         view.speed_kmh, L)
+    layers = [hexes, *maps.context_layers_json(L, street_labels=bool(view.district))]
+    deck = maps.serialised_deck(layers, view=mapdata.view_for(idx, view.district, view.street),
+                                tooltip_text="{label}", basemap=basemap)
     st.pydeck_chart(deck, key="city_map", height=560, alt=t("cm_map_alt"))
     legend = mapdata.legend_for(view.measure, idx, view.type_id, view.speed_kmh, L)
     st.markdown(f"**{md_escape(legend.title)}** · {md_escape(legend.note)}")
-    st.altair_chart(mapdata.legend_chart(legend), width="stretch")
-    st.caption(t("cm_shown", hexes=f"{len(frame):,}"))
+    show_legend(legend)
+    st.caption(t("cm_shown", hexes=f"{hexes.rows:,}"))
     tag_line(computed(idx, *mapdata.method_note(view.speed_kmh)))
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 from circle import access, mycircle, search
 from circle.i18n import pick
 from circle.names import english_name
-from circle.maps import context_layers, hex_layer, make_deck, point_layer
+from circle.maps import context_layers_json, hex_layer, point_layer, serialised_deck
 from circle.provenance import computed
 from circle.taxonomy import circles
 from ui.common import bad_param, data_banner, index, lang, md_escape, t, tag_line
@@ -91,13 +91,12 @@ st.caption(t("mc_here", district=md_escape(pick(L, profile.district, profile.dis
 left, right = st.columns([3, 2])
 with left:
     reach = mycircle.reach_frame(idx, location.lat, location.lng, speed, lang=L)
-    layers = [hex_layer("pick", mycircle.pick_grid(idx, L)), hex_layer("reach", reach)] + context_layers(L) + [
-        point_layer("nearest", mycircle.nearest_points(profile, L), colour=(31, 119, 180, 220), radius_px=4),
-        point_layer("here", mycircle.here_frame(location, L), colour=(20, 20, 20, 255), radius_px=7,
-                    pickable=False),
-    ]
-    deck = make_deck(layers, {"latitude": location.lat, "longitude": location.lng, "zoom": 14},
-                     tooltip_text="{label}")
+    layers = [mycircle.pick_layer(idx, L), hex_layer("reach", reach), *context_layers_json(L),
+              point_layer("nearest", mycircle.nearest_points(profile, L), colour=(31, 119, 180, 220), radius_px=4),
+              point_layer("here", mycircle.here_frame(location, L), colour=(20, 20, 20, 255), radius_px=7,
+                          pickable=False)]
+    deck = serialised_deck(layers, {"latitude": location.lat, "longitude": location.lng, "zoom": 14},
+                           tooltip_text="{label}")
     event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="mc_map", height=480)
     # A click selects a hex; its centre becomes the place (once: the selection stays set afterwards).
     clicked = mycircle.clicked_hex(event)

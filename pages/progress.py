@@ -1,9 +1,10 @@
 """Progress (进展): coverage by city, district or street; charts; official figures beside computed ones."""
 import streamlit as st
 
-from circle import access, charts, exports, i18n, readings
+from circle import access, exports, i18n, readings
 from circle.provenance import computed
 from circle.taxonomy import circles
+from ui.chart_views import page_chart, show_chart
 from ui.common import bad_param, data_banner, figure_card, index, lang, md_escape, t, tag_line
 
 L = lang()
@@ -74,14 +75,11 @@ st.header(t("pg_charts_h"))
 cols = st.columns(2)
 for i, (chart_id, height) in enumerate((("district-coverage", 200), ("pt-distribution", 260))):
     with cols[i]:
-        built = charts.build_chart(chart_id, idx, L, speed_kmh=speed, height=height)
-        st.altair_chart(built.chart, width="stretch")
-built = charts.build_chart("street-coverage", idx, L, speed_kmh=speed, height=520)
-st.altair_chart(built.chart, width="stretch")
+        show_chart(page_chart(chart_id, L, speed, height))
+show_chart(page_chart("street-coverage", L, speed, 520))
 
 st.header(t("pg_types_h"))
-built = charts.build_chart("type-coverage", idx, L, speed_kmh=speed, height=760)
-st.altair_chart(built.chart, width="stretch")
+show_chart(page_chart("type-coverage", L, speed, 760))
 tag_line(tag)
 st.download_button(t("pg_download_types"), data=lambda: exports.type_coverage_csv(idx, by, speed),
                    file_name=f"wuhai_type_coverage_{by}.csv", mime="text/csv", on_click="ignore", icon="⬇️",

@@ -8,10 +8,11 @@ st.title(t("story_title"))
 st.markdown(t("story_lede"))
 
 # The engine and the charts load after the headline, so a cold start paints the story at once.
-from circle import charts, facts, metrics  # noqa: E402
+from circle import facts, metrics  # noqa: E402
 from circle.i18n import pick  # noqa: E402
 from circle.provenance import computed, official  # noqa: E402
 from circle.taxonomy import circles  # noqa: E402
+from ui.chart_views import page_chart, show_chart  # noqa: E402
 
 # 1. What a life circle is: the eight circles.
 st.header(t("story_what_h"))
@@ -28,8 +29,7 @@ timeline = facts.load_timeline()
 for row in timeline.itertuples():
     st.markdown(f"- **{md_escape(row.date)}** — {md_escape(row.event_en if L == 'en' else row.event_zh)}")
 st.caption(md_escape(official(facts.figure("residents_served")).text(L)))
-built = charts.build_chart("residents-served", None, L)
-st.altair_chart(built.chart, width="stretch")
+show_chart(page_chart("residents-served", L))
 
 # 3. The published figures, each with its source.
 st.header(t("story_figures_h"))
@@ -63,6 +63,5 @@ with cols[2]:
 with cols[3]:
     figure_card(t("m_not_covered"), f"{head['residents_not_all_circles']:,.0f}", tag)
 for chart_id in ("circle-coverage", "district-coverage"):
-    built = charts.build_chart(chart_id, idx, L)
-    st.altair_chart(built.chart, width="stretch")
+    show_chart(page_chart(chart_id, L))
 st.page_link("pages/my_circle.py", label=t("story_next"), icon="🚶")

@@ -131,6 +131,24 @@ def test_payload_is_small(index):
     assert all(isinstance(row["hex"], str) for row in spec["layers"][0]["data"])
 
 
+@pytest.mark.parametrize("basemap", [False, True])
+def test_serialised_deck_equals_pydeck(index, basemap):
+    """Layers encoded once and joined give the same deck as pydeck encoding it whole."""
+    view = mapdata.view_for(index, "150302")
+    frame = mapdata.map_frame(mapdata.city_hexes(index, "minutes", "supermarket", "150302", lang="en"))
+    whole = mapdata.compact(maps.make_deck([maps.hex_layer("hexes", frame)] + maps.context_layers("en", False),
+                                           view=view, tooltip_text="{label}", basemap=basemap))
+    cached = mapdata.city_hexes_layer(index, "minutes", "supermarket", "150302", lang="en")
+    joined = maps.serialised_deck([cached, *maps.context_layers_json("en", False)], view=view,
+                                  tooltip_text="{label}", basemap=basemap)
+    assert json.loads(joined.to_json()) == json.loads(whole.to_json())
+    assert joined._tooltip == whole._tooltip == {"text": "{label}"}
+    assert cached.rows == len(frame)
+    assert mapdata.city_hexes_layer(index, "minutes", "supermarket", "150302", lang="en") is cached  # encoded once
+    with pytest.raises(ValueError):
+        mapdata.city_hexes_layer(index, "nonsense")
+
+
 def assert_offline_style(spec: dict) -> None:
     """No online basemap: no style at all, or the blank style the app serves itself."""
     style = spec.get("mapStyle")

@@ -2,6 +2,10 @@
 download buttons, the source line under a chart, and embed detection."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from functools import lru_cache
+
 import streamlit as st
 
 from circle import chart_export, chart_state, charts, grid
@@ -19,12 +23,15 @@ def is_embedded() -> bool:
         return False
 
 
-@st.cache_resource(show_spinner=False, max_entries=96)
-def _built(dataset: Dataset, state: chart_state.ChartState):
-    built = charts.build_chart(state.chart_id, _index_of(dataset), **state.build_kwargs())
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _built(dataset: Dataset | None, state: chart_state.ChartState, height: int | None = None):
+    kwargs = state.build_kwargs() | ({"height": height} if height else {})
+    built = charts.build_chart(state.chart_id, _index_of(dataset) if dataset is not None else None, **kwargs)
     if built.is_image:  # render the files now, under the cache lock (matplotlib is not thread-safe)
         built.image.png()
         built.image.svg()
+    else:
+        vega_lite_spec(built.chart)  # converted once here, not by every reader
     return built
 
 
@@ -34,10 +41,64 @@ def _index_of(dataset: Dataset):
     return _shared_index(dataset)
 
 
-def built_chart(state: chart_state.ChartState):
-    """The chart for ``state`` on the current data set (built once, shared by all sessions)."""
+def built_chart(state: chart_state.ChartState, height: int | None = None):
+    """The chart for ``state`` on the current data set (built once, shared by all sessions).
+
+    Charts of official figures need no index: they are built without loading it (the story's
+    first chart paints before the engine is ready on a cold start)."""
+    if charts.REGISTRY[state.chart_id].kind != "computed":
+        return _built(None, state, height)
     index()  # shows the loading spinner the first time
-    return _built(current_dataset(), state)
+    return _built(current_dataset(), state, height)
+
+
+def page_chart(chart_id: str, lang: str, speed_kmh: float | None = None, height: int | None = None):
+    """A registry chart for a page, in ``lang`` (at ``speed_kmh`` for computed ones), cached."""
+    return built_chart(chart_state.ChartState(chart_id, lang, speed=speed_kmh), height)
+
+
+# Streamlit converts an Altair chart to Vega-Lite on every call of st.altair_chart: schema
+# validation of the whole spec, under one lock shared by all sessions (≈ 30–50 ms a chart here).
+# A chart object is immutable once built, so its converted spec is kept and sent with
+# st.vega_lite_chart: the same JSON and Arrow datasets st.altair_chart would send.
+_SPECS: OrderedDict[int, tuple[object, dict]] = OrderedDict()
+_SPECS_LOCK = threading.Lock()
+_SPECS_MAX = 256
+
+
+def vega_lite_spec(chart) -> dict:
+    """Streamlit's own Vega-Lite conversion of an Altair chart, made once per chart object."""
+    key = id(chart)
+    with _SPECS_LOCK:
+        hit = _SPECS.get(key)
+        if hit is not None and hit[0] is chart:
+            _SPECS.move_to_end(key)
+            return hit[1]
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    spec = _convert_altair_to_vega_lite_spec(chart)
+    with _SPECS_LOCK:
+        _SPECS[key] = (chart, spec)  # holding the chart keeps its id from being reused
+        while len(_SPECS) > _SPECS_MAX:
+            _SPECS.popitem(last=False)
+    return spec
+
+
+def show_altair(chart) -> None:
+    """An Altair chart, full width, from its converted spec (see ``vega_lite_spec``)."""
+    st.vega_lite_chart(vega_lite_spec(chart), width="stretch")
+
+
+@lru_cache(maxsize=128)
+def _legend_chart(legend):
+    from circle import mapdata
+
+    return mapdata.legend_chart(legend)
+
+
+def show_legend(legend) -> None:
+    """A map legend strip (``circle.mapdata.Legend``, immutable), built once per legend."""
+    show_altair(_legend_chart(legend))
 
 
 def show_chart(built, image_width: int | None = None) -> None:
@@ -45,7 +106,7 @@ def show_chart(built, image_width: int | None = None) -> None:
     if built.is_image:
         st.image(built.image.png(), width=image_width or "stretch")
     else:
-        st.altair_chart(built.chart, width="stretch")
+        show_altair(built.chart)
 
 
 def source_caption(built) -> None:
