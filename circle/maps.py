@@ -169,6 +169,25 @@ def context_layers_json(lang: str = "zh", street_labels: bool = True) -> tuple[L
     return tuple(layer_json(layer) for layer in context_layers(lang, street_labels))
 
 
+_VIEW_SLOT, _LAYERS_SLOT = "\u0000view\u0000", '"layers":[]'
+
+
+def _view_state(view: dict) -> pdk.ViewState:
+    return pdk.ViewState(latitude=view["latitude"], longitude=view["longitude"], zoom=view["zoom"], pitch=0,
+                         bearing=0)
+
+
+@lru_cache(maxsize=16)
+def _deck_template(tooltip_text: str | None, basemap: bool) -> tuple[str, dict | bool]:
+    """The encoded deck with slots for the view and the layers (building a pydeck.Deck costs a
+    failed import of pydeck's Jupyter widget each time), and its tooltip."""
+    shell = make_deck([], CITY_VIEW, tooltip_text, basemap)
+    head, view = _dumps(shell), _dumps(_view_state(CITY_VIEW))
+    if head.count(view) != 1 or head.count(_LAYERS_SLOT) != 1:  # pragma: no cover - another pydeck
+        raise RuntimeError("unexpected pydeck deck encoding")
+    return head.replace(view, _VIEW_SLOT), shell._tooltip
+
+
 class SerialisedDeck:
     """A deck as JSON text, for ``st.pydeck_chart``: what it reads of a ``pydeck.Deck``
     (``to_json()``, ``_tooltip``) without encoding the layers again on every page run."""
@@ -179,14 +198,11 @@ class SerialisedDeck:
 
     def __init__(self, layers: list, view: dict | None = None, tooltip_text: str | None = None,
                  basemap: bool = False):
-        shell = make_deck([], view, tooltip_text, basemap)
-        self._tooltip = shell._tooltip
+        template, self._tooltip = _deck_template(tooltip_text, basemap)
+        view = view or CITY_VIEW
         encoded = [piece if isinstance(piece, LayerJSON) else layer_json(piece) for piece in layers]
-        head = _dumps(shell)
-        marker = '"layers":[]'
-        if marker not in head:  # pragma: no cover - a pydeck that encodes decks differently
-            raise RuntimeError("unexpected pydeck deck encoding")
-        self._json = head.replace(marker, '"layers":[' + ",".join(encoded) + "]", 1)
+        self._json = (template.replace(_VIEW_SLOT, _dumps(_view_state(view)), 1)
+                      .replace(_LAYERS_SLOT, '"layers":[' + ",".join(encoded) + "]", 1))
 
     def to_json(self) -> str:
         return self._json

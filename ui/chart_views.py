@@ -3,6 +3,7 @@ download buttons, the source line under a chart, and embed detection."""
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from functools import lru_cache
 
@@ -46,10 +47,19 @@ def built_chart(state: chart_state.ChartState, height: int | None = None):
 
     Charts of official figures need no index: they are built without loading it (the story's
     first chart paints before the engine is ready on a cold start)."""
-    if charts.REGISTRY[state.chart_id].kind != "computed":
-        return _built(None, state, height)
-    index()  # shows the loading spinner the first time
-    return _built(current_dataset(), state, height)
+    dataset = None if charts.REGISTRY[state.chart_id].kind != "computed" else current_dataset()
+    key = (dataset, state, height)
+    built = _BUILT.get(key)
+    if built is None:
+        if dataset is not None:
+            index()  # shows the loading spinner the first time
+        built = _BUILT[key] = _built(dataset, state, height)
+    return built
+
+
+# Charts already built, looked up without st.cache_resource's argument hashing; weak values, so
+# what the resource cache evicts goes from here too.
+_BUILT: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
 
 
 def page_chart(chart_id: str, lang: str, speed_kmh: float | None = None, height: int | None = None):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -74,10 +75,22 @@ def _shared_index(dataset: "Dataset"):
     return build_index(dataset, cache_dir=cache_dir_for(dataset))
 
 
+# Indexes already loaded, by data set: a reader's page then skips the spinner (a timer thread)
+# and st.cache_resource's argument hashing (≈ 0.5 ms a call, several calls a page). Weak values:
+# when the resource cache evicts an index, it goes from here too.
+_LOADED: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
+
+
 def index():
     """The walking-access index of the current data set (built once, shared by all sessions)."""
+    dataset = current_dataset()
+    loaded = _LOADED.get(dataset)
+    if loaded is not None:
+        return loaded
     with st.spinner(t("loading_index")):
-        return _shared_index(current_dataset())
+        loaded = _shared_index(dataset)
+    _LOADED[dataset] = loaded
+    return loaded
 
 
 def data_banner(idx) -> None:
