@@ -2,13 +2,13 @@
 import streamlit as st
 
 from circle import i18n
-from ui.common import bad_param, current_dataset, lang, md_escape, t
+from ui.common import FAVICON, bad_param, current_dataset, lang, md_escape, t
 from ui.server_tuning import lock_free_config_reads
 
 lock_free_config_reads()  # many readers at once: see ui/server_tuning.py
 
 st.set_page_config(page_title=i18n.t("app_title", "zh") + " · Wuhai 15-minute life circle",
-                   page_icon="ui/icon.png", layout="wide")
+                   page_icon=FAVICON, layout="wide")
 
 # ?embed=true (Streamlit's own flag): a chart-only view for iframes, with no navigation or sidebar.
 EMBEDDED = bool(st.context.is_embedded)

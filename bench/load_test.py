@@ -61,7 +61,8 @@ ROTATION = (
 )
 
 # The default page (story) lives at the root: st.navigation gives a default page the URL path "".
-URL_PATH = {"story": ""}
+URL_PATH = {"story": "", "bare": ""}
+BARE_APP = "bench/bare_app.py"
 
 
 @dataclass
@@ -84,6 +85,7 @@ class Round:
     rss_one_mb: float = float("nan")
     rss_all_mb: float = float("nan")
     wall_s: float = float("nan")
+    server_cpu_s: float = float("nan")  # user + system CPU of the server while the N − 1 opened
 
     @property
     def errors(self) -> int:
@@ -99,6 +101,7 @@ class Round:
                 "p50_s": percentile(ready, 50), "p95_s": percentile(ready, 95), "max_s": ready[-1] if ready else None,
                 "rss_one_session_mb": self.rss_one_mb, "rss_all_sessions_mb": self.rss_all_mb,
                 "rss_growth_per_extra_session_mb": growth, "wall_s": self.wall_s,
+                "server_cpu_per_session_ms": 1000 * self.server_cpu_s / max(1, self.sessions - 1),
                 "error_samples": sorted({v.error for v in self.visits if not v.ok})[:5]}
 
 
@@ -116,6 +119,15 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024.0
     return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc/<pid>/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def check_loopback(url: str) -> None:
@@ -147,13 +159,14 @@ def _wait_healthy(url: str, proc: subprocess.Popen | None, timeout: float = 120.
 
 
 @contextlib.contextmanager
-def serve(log_path: Path | None = None):
-    """Start the app on a free loopback port; yield (url, pid); stop it afterwards."""
+def serve(log_path: Path | None = None, script: str = "streamlit_app.py"):
+    """Start the app (or ``script``) on a free loopback port; yield (url, pid); stop it afterwards."""
     port = _free_port()
-    subprocess.run([sys.executable, "-m", "circle", "build"], cwd=ROOT, check=True, capture_output=True)
+    if script == "streamlit_app.py":
+        subprocess.run([sys.executable, "-m", "circle", "build"], cwd=ROOT, check=True, capture_output=True)
     log = open(log_path, "w") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
         cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"), stdout=log, stderr=subprocess.STDOUT)
@@ -264,9 +277,10 @@ async def warm_up(base_url: str, timeout: float) -> list[Visit]:
 
 
 async def one_round(base_url: str, pid: int | None, sessions: int, arrival: str, ramp_s: float,
-                    timeout: float, offset: int) -> Round:
+                    timeout: float, offset: int, visits=None) -> Round:
+    visits = visits or visit_for
     rnd = Round(arrival, sessions)
-    first, first_ws = await open_page(base_url, *visit_for(offset), timeout)
+    first, first_ws = await open_page(base_url, *visits(offset), timeout)
     rnd.visits.append(first)
     await asyncio.sleep(1.0)
     rnd.rss_one_mb = rss_mb(pid) if pid else float("nan")
@@ -274,11 +288,12 @@ async def one_round(base_url: str, pid: int | None, sessions: int, arrival: str,
     async def later(k: int):
         if arrival == "ramp" and sessions > 1:
             await asyncio.sleep(ramp_s * (k - 1) / (sessions - 1))
-        return await open_page(base_url, *visit_for(offset + k), timeout)
+        return await open_page(base_url, *visits(offset + k), timeout)
 
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), cpu_s(pid) if pid else float("nan")
     results = await asyncio.gather(*(later(k) for k in range(1, sessions)))
     rnd.wall_s = time.perf_counter() - start
+    rnd.server_cpu_s = (cpu_s(pid) if pid else float("nan")) - cpu0
     rnd.visits += [v for v, _ in results]
     await asyncio.sleep(1.0)
     rnd.rss_all_mb = rss_mb(pid) if pid else float("nan")
@@ -287,11 +302,21 @@ async def one_round(base_url: str, pid: int | None, sessions: int, arrival: str,
 
 
 async def run(base_url: str, pid: int | None, sessions: int, arrival: str, ramp_s: float, rounds: int,
-              timeout: float) -> dict:
-    warm = await warm_up(base_url, timeout)
+              timeout: float, bare: bool = False) -> dict:
+    if bare:  # the baseline: every reader opens the bare page
+        def visits(i: int) -> tuple[str, str]:
+            return "bare", ""
+        warm = [(await open_page(base_url, "bare", "", timeout))]
+        for _, ws in warm:
+            if ws is not None:
+                await ws.close()
+        warm = [v for v, _ in warm]
+    else:
+        visits = visit_for
+        warm = await warm_up(base_url, timeout)
     out = {"warm_up": [asdict(v) for v in warm], "rounds": []}
     for r in range(rounds):
-        rnd = await one_round(base_url, pid, sessions, arrival, ramp_s, timeout, offset=1000 * (r + 1))
+        rnd = await one_round(base_url, pid, sessions, arrival, ramp_s, timeout, offset=1000 * (r + 1), visits=visits)
         out["rounds"].append({**rnd.summary(), "visits": [asdict(v) for v in rnd.visits]})
         await asyncio.sleep(2.0)
     return out
@@ -305,31 +330,52 @@ def env() -> dict:
 
 def load_test(sessions: int = 50, arrival: str = "burst", ramp_s: float = 10.0, rounds: int = 2,
               timeout: float = 120.0, deadline_s: float = 900.0, url: str | None = None, pid: int | None = None,
-              log_path: Path | None = None) -> dict:
+              log_path: Path | None = None, baseline: bool = True) -> dict:
     """Run the load test and return its figures (see the module docstring)."""
     if not 1 <= sessions <= MAX_SESSIONS:
         raise SystemExit(f"--sessions must be 1–{MAX_SESSIONS}")
 
-    def go(base: str, server_pid: int | None) -> dict:
+    def measure(base: str, server_pid: int | None, bare: bool = False) -> dict:
         check_loopback(base)
-        def measure() -> dict:
-            return asyncio.run(asyncio.wait_for(run(base, server_pid, sessions, arrival, ramp_s, rounds, timeout),
+
+        def loop() -> dict:
+            return asyncio.run(asyncio.wait_for(run(base, server_pid, sessions, arrival, ramp_s, rounds, timeout, bare),
                                                 deadline_s))
 
         # A thread of its own: the caller's thread may already run an event loop (pytest with
         # Playwright's sync API does), and asyncio.run refuses to nest.
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            result = pool.submit(measure).result()
-        return {"env": env(), "url": base, "sessions": sessions, "arrival": arrival, "ramp_s": ramp_s, **result}
+            return pool.submit(loop).result()
 
+    head = {"env": env(), "sessions": sessions, "arrival": arrival, "ramp_s": ramp_s}
     if url:
-        return go(url.rstrip("/"), pid)
+        return {**head, "url": url.rstrip("/"), **measure(url.rstrip("/"), pid)}
     with serve(log_path) as (base, server_pid):
-        return go(base, server_pid)
+        result = {**head, "url": base, **measure(base, server_pid)}
+    if baseline:  # same machine, same Streamlit and settings, the smallest page: the floor
+        with serve(None, BARE_APP) as (base, server_pid):
+            result["baseline"] = {"app": BARE_APP, **measure(base, server_pid, bare=True)}
+    return result
 
 
 def _fmt(value, unit: str = "s", digits: int = 2) -> str:
     return "—" if value is None or value != value else f"{value:.{digits}f} {unit}"
+
+
+GOAL_P95_S, GOAL_MB_PER_SESSION = 1.0, 5.0
+
+
+def _round_line(i: int, rnd: dict) -> str:
+    return (f"round {i}: errors {rnd['errors']} · page-ready p50 {_fmt(rnd['p50_s'])}, p95 {_fmt(rnd['p95_s'])}, "
+            f"max {_fmt(rnd['max_s'])} · wall {_fmt(rnd['wall_s'])} · server CPU "
+            f"{_fmt(rnd.get('server_cpu_per_session_ms'), 'ms', 1)} per session · RSS "
+            f"{_fmt(rnd['rss_one_session_mb'], 'MB', 0)} with 1 session → {_fmt(rnd['rss_all_sessions_mb'], 'MB', 0)} "
+            f"with {rnd['sessions']} = {_fmt(rnd['rss_growth_per_extra_session_mb'], 'MB', 2)} per extra session")
+
+
+def _worst(result: dict, key: str) -> float | None:
+    values = [r[key] for r in result["rounds"] if r.get(key) is not None and r[key] == r[key]]
+    return max(values) if values else None
 
 
 def report(result: dict) -> str:
@@ -341,11 +387,7 @@ def report(result: dict) -> str:
     lines.append("warm-up (one page at a time): " + ", ".join(
         f"{v['page']} {_fmt(v['ready_s'])}" + ("" if v["ok"] else f" ERROR {v['error']}") for v in warm))
     for i, rnd in enumerate(result["rounds"], 1):
-        lines.append(
-            f"round {i}: errors {rnd['errors']} · page-ready p50 {_fmt(rnd['p50_s'])}, p95 {_fmt(rnd['p95_s'])}, "
-            f"max {_fmt(rnd['max_s'])} · wall {_fmt(rnd['wall_s'])} · RSS {_fmt(rnd['rss_one_session_mb'], 'MB', 0)} "
-            f"with 1 session → {_fmt(rnd['rss_all_sessions_mb'], 'MB', 0)} with {rnd['sessions']} "
-            f"= {_fmt(rnd['rss_growth_per_extra_session_mb'], 'MB', 2)} per extra session")
+        lines.append(_round_line(i, rnd))
         if rnd["error_samples"]:
             lines.append("  errors: " + "; ".join(rnd["error_samples"]))
         by_page: dict[str, list[float]] = {}
@@ -354,6 +396,23 @@ def report(result: dict) -> str:
                 by_page.setdefault(v["page"], []).append(v["ready_s"])
         lines.append("  by page (median): " + ", ".join(f"{p} {statistics.median(t):.2f} s (n={len(t)})"
                                                          for p, t in sorted(by_page.items())))
+    base = result.get("baseline")
+    if base:
+        lines.append(f"baseline — {base['app']} (a title and a paragraph, same Streamlit and settings), same "
+                     f"{result['sessions']} sessions, {result['arrival']}:")
+        for i, rnd in enumerate(base["rounds"], 1):
+            lines.append("  " + _round_line(i, rnd))
+    errors = sum(r["errors"] for r in result["rounds"])
+    p95, growth = _worst(result, "p95_s"), _worst(result, "rss_growth_per_extra_session_mb")
+    lines.append(f"goals: errors {errors} (0) {'PASS' if errors == 0 else 'MISS'} · worst p95 {_fmt(p95)} "
+                 f"(≤ {GOAL_P95_S:g} s) {'PASS' if p95 is not None and p95 <= GOAL_P95_S else 'MISS'} · worst growth "
+                 f"{_fmt(growth, 'MB', 2)} per session (≤ {GOAL_MB_PER_SESSION:g} MB) "
+                 f"{'PASS' if growth is not None and growth <= GOAL_MB_PER_SESSION else 'MISS'}")
+    if base:
+        base_p95 = _worst(base, "p95_s")
+        if p95 and base_p95:
+            lines.append(f"ratio: worst p95 ours / bare Streamlit page = {p95 / base_p95:.1f}× "
+                         f"({_fmt(p95)} vs {_fmt(base_p95)})")
     return "\n".join(lines)
 
 
@@ -369,9 +428,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="an app already running on loopback (default: start one)")
     parser.add_argument("--pid", type=int, help="its server process id, for RSS (with --url)")
     parser.add_argument("--json", type=Path, help="also write everything to this file")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip the bare-Streamlit-page baseline (run by default when the test starts its own server)")
     args = parser.parse_args(argv)
     result = load_test(args.sessions, args.arrival, args.ramp_s, args.rounds, args.timeout, args.deadline,
-                       args.url, args.pid)
+                       args.url, args.pid, baseline=not args.no_baseline)
     print(report(result))
     if args.json:
         args.json.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))

@@ -280,7 +280,12 @@ def residences_csv(index) -> bytes:
 
 def progress_table(index, by: str = "city", speed_kmh: float | None = None, lang: str = "zh") -> pd.DataFrame:
     """The progress page's table: a ``name`` column in ``lang`` (and ``district`` for streets), then
-    the summary numbers (shares 0–1)."""
+    the summary numbers (shares 0–1). Computed once per index and arguments."""
+    speed = None if speed_kmh is None else float(speed_kmh)
+    return metrics.memoised(index, ("progress_table", by, speed, lang), lambda: _progress_table(index, by, speed, lang))
+
+
+def _progress_table(index, by: str, speed_kmh: float | None, lang: str) -> pd.DataFrame:
     table = summary_table(index, by, speed_kmh)
     out = pd.DataFrame({"name": table["name_zh"] if lang == "zh" else table["name_en"]})
     if by == "street":

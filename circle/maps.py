@@ -108,9 +108,11 @@ def context_layers(lang: str = "zh", street_labels: bool = True) -> list[pdk.Lay
     ]
 
 
-def hex_layer(layer_id: str, frame: pd.DataFrame, pickable: bool = True) -> pdk.Layer:
-    """An H3 layer from a frame with a string ``hex`` column and an RGBA ``fill`` column."""
-    return pdk.Layer("H3HexagonLayer", frame, id=layer_id, get_hexagon="hex", get_fill_color="fill",
+def hex_layer(layer_id: str, frame: pd.DataFrame, pickable: bool = True, fill: list[int] | None = None) -> pdk.Layer:
+    """An H3 layer from a frame with a string ``hex`` column and an RGBA ``fill`` column (or one
+    ``fill`` colour for every hexagon, which keeps it out of the data)."""
+    return pdk.Layer("H3HexagonLayer", frame, id=layer_id, get_hexagon="hex",
+                     get_fill_color=list(fill) if fill is not None else "fill",
                      stroked=False, filled=True, extruded=False, pickable=pickable, auto_highlight=pickable)
 
 

@@ -71,14 +71,19 @@ def _group_keys(index, by: str) -> tuple[np.ndarray, pd.DataFrame]:
     raise ValueError(f"分组须为 city、district 或 street / grouping must be city, district or street, got {by!r}")
 
 
-def _memoised(index, key: tuple, compute) -> pd.DataFrame:
-    """Compute once per index (pages ask for the same table several times a run); hand out copies."""
+def memoised(index, key: tuple, compute):
+    """``compute()`` once per index and key (every reader's page asks for the same tables); hands out
+    copies of frames and lists, so no caller can change what the next one gets."""
     memo = getattr(index, "memo", None)
     if memo is None:
         return compute()
     if key not in memo:
         memo[key] = compute()
-    return memo[key].copy()
+    value = memo[key]
+    return value.copy() if isinstance(value, (pd.DataFrame, list)) else value
+
+
+_memoised = memoised
 
 
 def summary(index, by: str = "city", speed_kmh: float | None = None) -> pd.DataFrame:

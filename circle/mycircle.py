@@ -173,6 +173,9 @@ def nearest_points(profile, lang: str = "zh") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["lat", "lng", "label"])
 
 
+PICK_FILL = [120, 120, 120, 25]  # faint grey: the city is clickable, the map stays readable
+
+
 def pick_grid(index, lang: str = "zh") -> pd.DataFrame:
     """A faint clickable layer of resolution-9 hexes over the built-up city (click → a place)."""
     memo_key = ("pick_grid", lang)
@@ -181,7 +184,7 @@ def pick_grid(index, lang: str = "zh") -> pd.DataFrame:
         positions = np.flatnonzero(near | (index.population > 0))
         parents = sorted({h3.cell_to_parent(h, 9) for h in index.grid.cell_strings(positions)})
         hint = pick(lang, "点击此处查看该地点", "Click to see this place")
-        index.memo[memo_key] = pd.DataFrame({"hex": parents, "fill": [[120, 120, 120, 25]] * len(parents),
+        index.memo[memo_key] = pd.DataFrame({"hex": parents, "fill": [PICK_FILL] * len(parents),
                                              "label": hint})
     return index.memo[memo_key]
 
@@ -192,7 +195,8 @@ def pick_layer(index, lang: str = "zh"):
 
     memo_key = ("pick_layer", lang)
     if memo_key not in index.memo:
-        index.memo[memo_key] = maps.layer_json(maps.hex_layer("pick", pick_grid(index, lang)))
+        grid = pick_grid(index, lang)[["hex", "label"]]  # one colour for all: not repeated per hexagon
+        index.memo[memo_key] = maps.layer_json(maps.hex_layer("pick", grid, fill=PICK_FILL))
     return index.memo[memo_key]
 
 

@@ -108,6 +108,7 @@ def _published_count_types() -> dict[str, tuple[str, ...]]:
     return out
 
 
+@lru_cache(maxsize=1)
 def _sample_basis() -> dict[str, str]:
     table = read_csv(SAMPLE_DIR / "facility_counts.csv")
     return dict(zip(table["type"], table["basis"].astype(str)))
@@ -166,8 +167,13 @@ def reading_count(official_n: float, qualifier: str, computed_n: int, simulated:
 
 
 def comparisons(index, speed_kmh: float | None = None) -> list[Comparison]:
-    """Every official-vs-computed pair the data allows, in display order."""
+    """Every official-vs-computed pair the data allows, in display order (computed once per index
+    and speed)."""
     speed = float(speed_kmh or index.params.speed_kmh)
+    return metrics.memoised(index, ("comparisons", speed), lambda: _comparisons(index, speed))
+
+
+def _comparisons(index, speed: float) -> list[Comparison]:
     tag = _tag(index, speed)
     simulated = bool(index.dataset.simulated)
     city = metrics.summary(index, "city", speed).iloc[0]
@@ -225,6 +231,11 @@ def count_notes(pairs: list[Comparison], lang: str = "zh") -> list[str]:
 
 def comparison_table(index, lang: str = "zh", speed_kmh: float | None = None) -> pd.DataFrame:
     """The comparisons as a table (for display and CSV)."""
+    speed = float(speed_kmh or index.params.speed_kmh)
+    return metrics.memoised(index, ("comparison_table", lang, speed), lambda: _comparison_table(index, lang, speed))
+
+
+def _comparison_table(index, lang: str, speed_kmh: float) -> pd.DataFrame:
     rows = []
     for c in comparisons(index, speed_kmh):
         rows.append({"id": c.id, "item": c.label(lang), "official": c.figure.display(lang),

@@ -1,8 +1,10 @@
 """Helpers every page uses: the current language, the shared index, honest banners and tags."""
 from __future__ import annotations
 
+import base64
 import re
 import weakref
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -12,6 +14,10 @@ from circle.provenance import Tag
 
 if TYPE_CHECKING:  # the engine (numpy, numba, pandas...) loads on first use, after the page title
     from circle.index import Dataset
+
+# The favicon as a data: URL, read once: a file path would be read and registered with Streamlit's
+# media store on every page run of every reader; a data: URL is sent as it is (and stays offline).
+FAVICON = "data:image/png;base64," + base64.b64encode((Path(__file__).with_name("icon.png")).read_bytes()).decode()
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 

@@ -24,6 +24,11 @@ def test_ten_concurrent_sessions():
     assert {v["page"] for v in rnd["visits"]} >= {"story", "my_circle", "city_map", "progress", "chart"}
     assert rnd["max_s"] < 60.0
     assert rnd["rss_growth_per_extra_session_mb"] < PER_SESSION_MB, rnd
+    assert rnd["server_cpu_per_session_ms"] > 0
+    # The baseline (a bare Streamlit page, same settings) ran too, so the report can give the ratio.
+    (base,) = result["baseline"]["rounds"]
+    assert base["errors"] == 0 and {v["page"] for v in base["visits"]} == {"bare"}
+    assert "ratio: worst p95 ours / bare Streamlit page" in load_test.report(result)
 
 
 def test_loopback_only():
