@@ -10,8 +10,7 @@ from ui.server_tuning import lock_free_config_reads
 ensure_app_navigation()
 lock_free_config_reads()  # many readers at once: see ui/server_tuning.py
 
-st.set_page_config(page_title=i18n.t("app_title", "zh") + " · Wuhai 15-minute life circle",
-                   page_icon=FAVICON, layout="wide")
+st.set_page_config(page_title=i18n.t("app_title", "zh") + " · Wuhai 15-minute life circle", layout="wide")
 
 # ?embed=true (Streamlit's own flag): a chart-only view for iframes, with no navigation or sidebar.
 EMBEDDED = bool(st.context.is_embedded)
@@ -22,11 +21,6 @@ if st.session_state.get("lang") not in i18n.LANGS:
     st.session_state["lang"] = i18n.normalise_lang(raw_lang)
     if raw_lang and raw_lang.strip().lower() not in i18n.LANGS:
         st.session_state["bad_lang_param"] = raw_lang  # pages may say so (the chart page does)
-if not EMBEDDED:
-    with st.sidebar:
-        st.segmented_control(i18n.t("language", "zh"), options=list(i18n.LANGS),
-                             format_func=lambda code: "中文" if code == "zh" else "English", key="lang",
-                             required=True)
 if lang() == "en":
     st.query_params["lang"] = "en"
 elif "lang" in st.query_params:
@@ -59,8 +53,14 @@ if page.url_path != "chart" and st.session_state.get("bad_lang_param") is not No
 
 page.run()
 
-# After the page, so its title paints before the engine loads (the label needs circle.index).
+# After the page, so its title paints first on a cold start: the language switch (its first
+# drawing loads Streamlit's emoji catalogue), the favicon (its first use imports PIL) and the data
+# label (it needs circle.index). The switch's value is in session state before the page runs.
 if not EMBEDDED:
     with st.sidebar:
+        st.segmented_control(i18n.t("language", "zh"), options=list(i18n.LANGS),
+                             format_func=lambda code: "中文" if code == "zh" else "English", key="lang",
+                             required=True)
         dataset = current_dataset()
         st.caption(md_escape(t("sidebar_data", label=dataset.label_zh if lang() == "zh" else dataset.label_en)))
+st.set_page_config(page_icon=FAVICON)

@@ -1,13 +1,14 @@
 """Story (home): what Wuhai built, the published figures with their sources, and what the data shows."""
 import streamlit as st
 
-from ui.common import data_banner, figure_card, index, lang, md_escape, pct, t
+from ui.common import data_banner, figure_card, index, lang, md_escape, pct, send_what_is_drawn, t
 
 L = lang()
 st.title(t("story_title"))
 st.markdown(t("story_lede"))
 
 # The engine and the charts load after the headline, so a cold start paints the story at once.
+send_what_is_drawn()
 from circle import facts, metrics  # noqa: E402
 from circle.i18n import pick  # noqa: E402
 from circle.provenance import computed, official  # noqa: E402

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,12 +88,24 @@ def _shared_index(dataset: "Dataset"):
 _LOADED: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
 
 
+def send_what_is_drawn() -> None:
+    """Let the server send what the page has drawn so far before slow first-time work.
+
+    Importing pandas and the engine, or loading the index, holds the interpreter in long calls
+    that never let Streamlit's event loop run: on a fresh server the story's headline reached the
+    browser 0.6 s after it was drawn, only once the imports were done. A short sleep gives the
+    loop its turn. Only until the first index is loaded in this process; free afterwards."""
+    if not _LOADED:
+        time.sleep(0.05)
+
+
 def index():
     """The walking-access index of the current data set (built once, shared by all sessions)."""
     dataset = current_dataset()
     loaded = _LOADED.get(dataset)
     if loaded is not None:
         return loaded
+    send_what_is_drawn()
     with st.spinner(t("loading_index")):
         loaded = _shared_index(dataset)
     _LOADED[dataset] = loaded
