@@ -10,7 +10,10 @@ from ui.server_tuning import lock_free_config_reads
 ensure_app_navigation()
 lock_free_config_reads()  # many readers at once: see ui/server_tuning.py
 
-st.set_page_config(page_title=i18n.t("app_title", "zh") + " · Wuhai 15-minute life circle", layout="wide")
+# The favicon comes with the first message: without one, the browser would fetch the page's
+# Material icon from fonts.gstatic.com (outside the machine, blocked inside China).
+st.set_page_config(page_title=i18n.t("app_title", "zh") + " · Wuhai 15-minute life circle",
+                   page_icon=FAVICON, layout="wide")
 
 # ?embed=true (Streamlit's own flag): a chart-only view for iframes, with no navigation or sidebar.
 EMBEDDED = bool(st.context.is_embedded)
@@ -54,8 +57,8 @@ if page.url_path != "chart" and st.session_state.get("bad_lang_param") is not No
 page.run()
 
 # After the page, so its title paints first on a cold start: the language switch (its first
-# drawing loads Streamlit's emoji catalogue), the favicon (its first use imports PIL) and the data
-# label (it needs circle.index). The switch's value is in session state before the page runs.
+# drawing loads Streamlit's emoji catalogue) and the data label (it needs circle.index). The
+# switch's value is in session state before the page runs.
 if not EMBEDDED:
     with st.sidebar:
         st.segmented_control(i18n.t("language", "zh"), options=list(i18n.LANGS),
@@ -63,4 +66,3 @@ if not EMBEDDED:
                              required=True)
         dataset = current_dataset()
         st.caption(md_escape(t("sidebar_data", label=dataset.label_zh if lang() == "zh" else dataset.label_en)))
-st.set_page_config(page_icon=FAVICON)
