@@ -4,7 +4,8 @@
 after ``python -m circle build``), opens it in Debian's chromium, and measures:
 
 * **cold start → first meaningful paint**: from launching ``streamlit run`` to the story page's
-  title being visible in the browser (goal ≤ 3 s), and from navigation start alone;
+  title being visible in the browser (goal ≤ 3 s), median of 4 cold starts (each a fresh server and
+  a fresh browser context), and from navigation start alone;
 * **click → profile, server time**: what the My circle page computes for a new place (lookup,
   15-minute isochrone, tables, the deck JSON), timed in-process, median of 50 places (goal
   ≤ 150 ms); and the whole script run of the page in Streamlit's AppTest after a simulated click;
@@ -153,17 +154,60 @@ def browser_timings() -> dict:
     return out
 
 
+def cold_starts(n: int = 3) -> list[dict]:
+    """``n`` more cold starts, each a fresh server and a fresh browser context: launch → title."""
+    from playwright.sync_api import sync_playwright
+
+    runs = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        try:
+            for _ in range(n):
+                port = _port()
+                url = f"http://127.0.0.1:{port}"
+                t_launch = time.perf_counter()
+                proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+                                         "--server.headless", "true", "--server.address", "127.0.0.1",
+                                         "--server.port", str(port)],
+                                        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    while True:
+                        try:
+                            with urllib.request.urlopen(url + "/_stcore/health", timeout=1):
+                                break
+                        except OSError:
+                            if time.perf_counter() - t_launch > 60:
+                                raise RuntimeError("server did not start")
+                            time.sleep(0.05)
+                    healthy = time.perf_counter() - t_launch
+                    context = browser.new_context(viewport={"width": 1280, "height": 900})
+                    page = context.new_page()
+                    page.goto(url + "/")
+                    page.get_by_role("heading", name="一刻钟社区生活圈 乌海人的幸福坐标").wait_for(timeout=60_000)
+                    runs.append({"server_healthy_s": healthy, "cold_start_to_title_s": time.perf_counter() - t_launch})
+                    context.close()
+                finally:
+                    proc.terminate()
+                    proc.wait(timeout=10)
+        finally:
+            browser.close()
+    return runs
+
+
 def main() -> int:
     load = os.getloadavg()
-    results = {"loadavg_at_start": load, "browser": browser_timings(), "server_compute_per_click": server_compute(),
-               "apptest_page_rerun_after_click": apptest_rerun()}
+    results = {"loadavg_at_start": load, "browser": browser_timings(), "cold_starts": cold_starts(3),
+               "server_compute_per_click": server_compute(), "apptest_page_rerun_after_click": apptest_rerun()}
     b, s, a = results["browser"], results["server_compute_per_click"], results["apptest_page_rerun_after_click"]
     print(f"app timings (load average at start {load[0]:.2f}, {os.cpu_count()} CPUs)")
-    print(f"  cold start → story title visible: {b['cold_start_to_title_s']:.2f} s  (goal ≤ 3 s; "
+    colds = [b["cold_start_to_title_s"]] + [r["cold_start_to_title_s"] for r in results["cold_starts"]]
+    cold = statistics.median(colds)
+    print(f"  cold start → story title visible: median {cold:.2f} s of {len(colds)} "
+          f"({', '.join(f'{c:.2f}' for c in colds)} s)  (goal ≤ 3 s; first run: "
           f"server healthy after {b['server_healthy_s']:.2f} s, navigation → title {b['navigation_to_title_s']:.2f} s, "
           f"warm navigation → title {b['warm_navigation_to_title_s']:.2f} s, new reader on a running server "
           f"{b['new_reader_navigation_to_title_s']:.2f} s)  "
-          f"{'PASS' if b['cold_start_to_title_s'] <= 3 else 'MISS'}")
+          f"{'PASS' if cold <= 3 else 'MISS'}")
     print(f"  click → profile, server compute: median {s['median_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms  (goal ≤ 150 ms)  "
           f"{'PASS' if s['median_ms'] <= 150 else 'MISS'}")
     print(f"  click → profile, whole page script (AppTest rerun): median {a['median_ms']:.0f} ms, min {a['min_ms']:.0f} ms")
