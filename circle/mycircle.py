@@ -121,7 +121,8 @@ def reach_frame(index, lat: float, lng: float, speed_kmh: float, minutes: float 
 
 
 def types_table(profile, lang: str = "zh") -> pd.DataFrame:
-    """One row per facility type: circle, minutes, standard, nearest (name), count within 15 min."""
+    """One row per facility type: circle, minutes (text, one decimal; "—" without data, "none
+    within 1 h" beyond the search), standard, nearest (name), count within 15 min."""
     from circle.taxonomy import facility_type
 
     rows = []
@@ -132,7 +133,10 @@ def types_table(profile, lang: str = "zh") -> pd.DataFrame:
         rows.append({
             "type": ftype.name(lang),
             "circle": circle_by_id(ftype.circle).name(lang),
-            "minutes": acc.minutes,
+            # Text, so a missing value reads as words rather than "None" in the table.
+            "minutes": (f"{acc.minutes:.1f}" if acc.minutes is not None
+                        else "—" if acc.within_threshold is None
+                        else pick(lang, "1 小时内没有", "none within 1 h")),
             "threshold": acc.threshold_min,
             "ok": status,
             "nearest": pick(lang, acc.nearest_name or "", acc.nearest_name_en or "") or "—",

@@ -128,7 +128,7 @@ st.dataframe(
     table.drop(columns=["type_id"]), hide_index=True, width="stretch",
     column_config={
         "type": t("col_type"), "circle": t("col_circle"),
-        "minutes": st.column_config.NumberColumn(t("col_minutes"), format="%.1f"),
+        "minutes": st.column_config.TextColumn(t("col_minutes")),
         "threshold": t("col_threshold"), "ok": t("col_ok"), "nearest": t("col_nearest"),
         "count_15min": t("col_count15"),
     })

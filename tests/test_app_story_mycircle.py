@@ -76,7 +76,8 @@ def test_my_circle_in_english_and_speed():
     table = at.dataframe[0].value
     profile = load_index().lookup(39.674319, 106.816083, speed_kmh=3.6)
     row = table[table["type"] == "Pharmacy"].iloc[0]
-    assert row["minutes"] == pytest.approx(profile.types["pharmacy"].minutes)
+    assert row["minutes"] == f"{profile.types['pharmacy'].minutes:.1f}"
+    assert "None" not in set(table["minutes"]) and table["minutes"].map(type).eq(str).all()
     assert row["count_15min"] == profile.types["pharmacy"].count_15min
 
 
@@ -118,3 +119,23 @@ def test_my_circle_search_box():
     radio.set_value(index).run()
     assert not at.exception
     assert at.subheader[0].value.startswith("新达佳苑社区")
+
+
+def test_types_table_says_missing_minutes_in_words():
+    """A type beyond the search limit reads "none within 1 h", never None or NaN."""
+    import numpy as np
+
+    from circle import mycircle
+
+    index = load_index()
+    minutes = index.minutes()  # (T, N), inf beyond the search limit
+    far = np.flatnonzero((~np.isfinite(minutes)).any(axis=0) & (index.population > 0))
+    assert len(far), "the sample has populated cells with a type beyond 5 km (towns)"
+    pos = int(far[0])
+    profile = index.lookup(float(index.grid.lat[pos]), float(index.grid.lng[pos]))
+    gone = [tid for tid, acc in profile.types.items() if acc.minutes is None]
+    assert gone
+    for lang, words in (("zh", "1 小时内没有"), ("en", "none within 1 h")):
+        table = mycircle.types_table(profile, lang).set_index("type_id")
+        assert (table.loc[gone, "minutes"] == words).all()
+        assert table["minutes"].map(type).eq(str).all()
