@@ -6,10 +6,12 @@ threads queue on that lock behind the GIL: a load test of 50 simultaneous reader
 of the server's thread samples (py-spy) waiting at that single ``with _config_lock:`` line, and
 every reader got the page after ~15 s, all at the same moment.
 
-Streamlit's own code notes the remedy (PR #2860 review): the options dict is replaced, never
-cleared, when config files are re-parsed, so a read of an already-parsed option needs no lock.
-``lock_free_config_reads`` installs that fast path; anything unusual (options not parsed yet, an
-unknown key, a Streamlit without these internals) takes Streamlit's own locked path.
+Streamlit's own review of that lock suggested the remedy (PR #2860): the options dict is
+replaced, never cleared, when config files are re-parsed, so a read of an already-parsed option
+needs no lock. ``lock_free_config_reads`` installs that fast path; anything unusual (options not
+parsed yet, an unknown key, a Streamlit without these internals, AppTest's patched get_option)
+takes Streamlit's own path. One difference remains: while a config file is re-parsed on a running
+server (someone edits .streamlit/config.toml), a read may see a default for that moment.
 """
 from __future__ import annotations
 
