@@ -18,8 +18,11 @@ they are for every reader but the first), then:
    all kept open: page-ready times, errors, and RSS with N readers;
 3. repeats step 2 ``--rounds`` times (new sessions each round, the old ones closed first).
 
-It prints errors, p50/p95/max page-ready time, RSS and RSS growth per extra session (the index is
-shared through ``st.cache_resource``, so an extra reader should cost only its session). Bounded:
+It prints errors, p50/p95/max page-ready time, server CPU per session, RSS and RSS growth per
+extra session (the index is shared through ``st.cache_resource``, so an extra reader should cost
+only its session), then the same for ``bench/bare_app.py`` (a bare Streamlit page) as a baseline
+and the ratio. ``--workers N`` starts N server processes and sends reader k to server k mod N, as
+a proxy balancing by reader would; figures are summed over the processes. Bounded:
 at most 200 sessions, every page has a time-out and the whole run a deadline; the server it
 started is stopped at the end. Nothing leaves the machine.
 """
@@ -75,6 +78,7 @@ class Visit:
     connect_s: float = float("nan")
     messages: int = 0
     bytes: int = 0
+    server: str = ""
 
 
 @dataclass
@@ -128,6 +132,11 @@ def cpu_s(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return float("nan")
+
+
+def total(measure, pids) -> float:
+    """A per-process figure (rss_mb, cpu_s) summed over the servers (NaN without pids)."""
+    return sum(measure(p) for p in pids) if pids else float("nan")
 
 
 def check_loopback(url: str) -> None:
@@ -207,7 +216,7 @@ async def open_page(base_url: str, page: str, query: str, timeout: float):
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-    visit = Visit(page, query)
+    visit = Visit(page, query, server=base_url)
     ws_url = base_url.replace("http://", "ws://", 1).rstrip("/") + "/_stcore/stream"
     start = time.perf_counter()
     ws = None
@@ -265,58 +274,62 @@ async def close_all(sockets) -> None:
 
 # --- the run -----------------------------------------------------------------------------------------
 
-async def warm_up(base_url: str, timeout: float) -> list[Visit]:
-    """Every page of the rotation once, one after the other (loads the index and fills caches)."""
+async def warm_up(base_urls: tuple[str, ...], timeout: float) -> list[Visit]:
+    """Every page of the rotation once on every server, one after the other (loads the index and
+    fills caches)."""
     visits = []
-    for i in range(len(ROTATION)):
-        visit, ws = await open_page(base_url, *visit_for(i), timeout)
-        visits.append(visit)
-        if ws is not None:
-            await ws.close()
+    for base_url in base_urls:
+        for i in range(len(ROTATION)):
+            visit, ws = await open_page(base_url, *visit_for(i), timeout)
+            visits.append(visit)
+            if ws is not None:
+                await ws.close()
     return visits
 
 
-async def one_round(base_url: str, pid: int | None, sessions: int, arrival: str, ramp_s: float,
+async def one_round(base_urls: tuple[str, ...], pids: tuple[int, ...], sessions: int, arrival: str, ramp_s: float,
                     timeout: float, offset: int, visits=None) -> Round:
+    """Reader k goes to server k mod n (as behind a proxy that balances by reader, e.g. ip_hash)."""
     visits = visits or visit_for
     rnd = Round(arrival, sessions)
-    first, first_ws = await open_page(base_url, *visits(offset), timeout)
+    first, first_ws = await open_page(base_urls[0], *visits(offset), timeout)
     rnd.visits.append(first)
     await asyncio.sleep(1.0)
-    rnd.rss_one_mb = rss_mb(pid) if pid else float("nan")
+    rnd.rss_one_mb = total(rss_mb, pids)
 
     async def later(k: int):
         if arrival == "ramp" and sessions > 1:
             await asyncio.sleep(ramp_s * (k - 1) / (sessions - 1))
-        return await open_page(base_url, *visits(offset + k), timeout)
+        return await open_page(base_urls[k % len(base_urls)], *visits(offset + k), timeout)
 
-    start, cpu0 = time.perf_counter(), cpu_s(pid) if pid else float("nan")
+    start, cpu0 = time.perf_counter(), total(cpu_s, pids)
     results = await asyncio.gather(*(later(k) for k in range(1, sessions)))
     rnd.wall_s = time.perf_counter() - start
-    rnd.server_cpu_s = (cpu_s(pid) if pid else float("nan")) - cpu0
+    rnd.server_cpu_s = total(cpu_s, pids) - cpu0
     rnd.visits += [v for v, _ in results]
     await asyncio.sleep(1.0)
-    rnd.rss_all_mb = rss_mb(pid) if pid else float("nan")
+    rnd.rss_all_mb = total(rss_mb, pids)
     await close_all([first_ws] + [ws for _, ws in results])
     return rnd
 
 
-async def run(base_url: str, pid: int | None, sessions: int, arrival: str, ramp_s: float, rounds: int,
-              timeout: float, bare: bool = False) -> dict:
+async def run(base_urls: tuple[str, ...], pids: tuple[int, ...], sessions: int, arrival: str, ramp_s: float,
+              rounds: int, timeout: float, bare: bool = False) -> dict:
     if bare:  # the baseline: every reader opens the bare page
         def visits(i: int) -> tuple[str, str]:
             return "bare", ""
-        warm = [(await open_page(base_url, "bare", "", timeout))]
-        for _, ws in warm:
+        warm = []
+        for base_url in base_urls:
+            visit, ws = await open_page(base_url, "bare", "", timeout)
+            warm.append(visit)
             if ws is not None:
                 await ws.close()
-        warm = [v for v, _ in warm]
     else:
         visits = visit_for
-        warm = await warm_up(base_url, timeout)
+        warm = await warm_up(base_urls, timeout)
     out = {"warm_up": [asdict(v) for v in warm], "rounds": []}
     for r in range(rounds):
-        rnd = await one_round(base_url, pid, sessions, arrival, ramp_s, timeout, offset=1000 * (r + 1), visits=visits)
+        rnd = await one_round(base_urls, pids, sessions, arrival, ramp_s, timeout, offset=1000 * (r + 1), visits=visits)
         out["rounds"].append({**rnd.summary(), "visits": [asdict(v) for v in rnd.visits]})
         await asyncio.sleep(2.0)
     return out
@@ -329,18 +342,25 @@ def env() -> dict:
 
 
 def load_test(sessions: int = 50, arrival: str = "burst", ramp_s: float = 10.0, rounds: int = 2,
-              timeout: float = 120.0, deadline_s: float = 900.0, url: str | None = None, pid: int | None = None,
-              log_path: Path | None = None, baseline: bool = True) -> dict:
-    """Run the load test and return its figures (see the module docstring)."""
+              timeout: float = 120.0, deadline_s: float = 900.0, url: str | None = None, pid=None,
+              log_path: Path | None = None, baseline: bool = True, workers: int = 1) -> dict:
+    """Run the load test and return its figures (see the module docstring).
+
+    ``workers`` > 1 starts that many server processes and sends reader k to server k mod n, as a
+    proxy balancing by reader would (``url`` may list several servers, comma-separated, and
+    ``pid`` their process ids)."""
     if not 1 <= sessions <= MAX_SESSIONS:
         raise SystemExit(f"--sessions must be 1–{MAX_SESSIONS}")
+    if not 1 <= workers <= 8:
+        raise SystemExit("--workers must be 1–8")
 
-    def measure(base: str, server_pid: int | None, bare: bool = False) -> dict:
-        check_loopback(base)
+    def measure(bases: tuple[str, ...], server_pids: tuple[int, ...], bare: bool = False) -> dict:
+        for base in bases:
+            check_loopback(base)
 
         def loop() -> dict:
-            return asyncio.run(asyncio.wait_for(run(base, server_pid, sessions, arrival, ramp_s, rounds, timeout, bare),
-                                                deadline_s))
+            return asyncio.run(asyncio.wait_for(
+                run(bases, server_pids, sessions, arrival, ramp_s, rounds, timeout, bare), deadline_s))
 
         # A thread of its own: the caller's thread may already run an event loop (pytest with
         # Playwright's sync API does), and asyncio.run refuses to nest.
@@ -349,12 +369,22 @@ def load_test(sessions: int = 50, arrival: str = "burst", ramp_s: float = 10.0, 
 
     head = {"env": env(), "sessions": sessions, "arrival": arrival, "ramp_s": ramp_s}
     if url:
-        return {**head, "url": url.rstrip("/"), **measure(url.rstrip("/"), pid)}
-    with serve(log_path) as (base, server_pid):
-        result = {**head, "url": base, **measure(base, server_pid)}
+        bases = tuple(u.strip().rstrip("/") for u in str(url).split(",") if u.strip())
+        pids = (pid,) if isinstance(pid, int) else tuple(pid or ())
+        return {**head, "url": ", ".join(bases), "workers": len(bases), **measure(bases, pids)}
+
+    def servers(script: str, log: Path | None):
+        stack = contextlib.ExitStack()
+        started = [stack.enter_context(serve(log if i == 0 else None, script)) for i in range(workers)]
+        return stack, tuple(u for u, _ in started), tuple(p for _, p in started)
+
+    stack, bases, pids = servers("streamlit_app.py", log_path)
+    with stack:
+        result = {**head, "url": ", ".join(bases), "workers": workers, **measure(bases, pids)}
     if baseline:  # same machine, same Streamlit and settings, the smallest page: the floor
-        with serve(None, BARE_APP) as (base, server_pid):
-            result["baseline"] = {"app": BARE_APP, **measure(base, server_pid, bare=True)}
+        stack, bases, pids = servers(BARE_APP, None)
+        with stack:
+            result["baseline"] = {"app": BARE_APP, **measure(bases, pids, bare=True)}
     return result
 
 
@@ -382,7 +412,8 @@ def report(result: dict) -> str:
     e = result["env"]
     lines = [f"load test — {e['date']} — nproc {e['nproc']} — load average {e['loadavg']} — Python {e['python']}",
              f"{result['sessions']} sessions, arrival {result['arrival']}"
-             + (f" over {result['ramp_s']:g} s" if result["arrival"] == "ramp" else "") + f", server {result['url']}"]
+             + (f" over {result['ramp_s']:g} s" if result["arrival"] == "ramp" else "")
+             + f", {result.get('workers', 1)} server process(es): {result['url']}"]
     warm = result["warm_up"]
     lines.append("warm-up (one page at a time): " + ", ".join(
         f"{v['page']} {_fmt(v['ready_s'])}" + ("" if v["ok"] else f" ERROR {v['error']}") for v in warm))
@@ -425,14 +456,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="measured rounds after the warm-up (default 2)")
     parser.add_argument("--timeout", type=float, default=120.0, help="per page, seconds")
     parser.add_argument("--deadline", type=float, default=900.0, help="the whole run, seconds")
-    parser.add_argument("--url", help="an app already running on loopback (default: start one)")
-    parser.add_argument("--pid", type=int, help="its server process id, for RSS (with --url)")
+    parser.add_argument("--url", help="an app already running on loopback (default: start one); several, comma-separated")
+    parser.add_argument("--pid", type=int, action="append",
+                        help="its server process id, for RSS and CPU (with --url; repeat for several)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes to start (1–8); reader k goes to server k mod n, as behind a proxy")
     parser.add_argument("--json", type=Path, help="also write everything to this file")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the bare-Streamlit-page baseline (run by default when the test starts its own server)")
     args = parser.parse_args(argv)
     result = load_test(args.sessions, args.arrival, args.ramp_s, args.rounds, args.timeout, args.deadline,
-                       args.url, args.pid, baseline=not args.no_baseline)
+                       args.url, args.pid, baseline=not args.no_baseline, workers=args.workers)
     print(report(result))
     if args.json:
         args.json.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))

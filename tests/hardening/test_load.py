@@ -15,7 +15,10 @@ PER_SESSION_MB = 15.0     # goal ≤ 5 MB (measured ≈ 1–4 MB); generous agai
 
 @pytest.mark.slow
 def test_ten_concurrent_sessions():
-    result = load_test.load_test(sessions=SESSIONS, arrival="burst", rounds=1, timeout=120.0, deadline_s=400.0)
+    # Two server processes: the readers are split between them (the single-process path is the
+    # same code with one server; both are what `python -m bench.load_test` runs).
+    result = load_test.load_test(sessions=SESSIONS, arrival="burst", rounds=1, timeout=120.0, deadline_s=400.0,
+                                 workers=2)
     print(load_test.report(result))
     assert all(v["ok"] for v in result["warm_up"]), [v["error"] for v in result["warm_up"] if not v["ok"]]
     (rnd,) = result["rounds"]
@@ -25,6 +28,7 @@ def test_ten_concurrent_sessions():
     assert rnd["max_s"] < 60.0
     assert rnd["rss_growth_per_extra_session_mb"] < PER_SESSION_MB, rnd
     assert rnd["server_cpu_per_session_ms"] > 0
+    assert result["workers"] == 2 and len({v["server"] for v in rnd["visits"]}) == 2  # both got readers
     # The baseline (a bare Streamlit page, same settings) ran too, so the report can give the ratio.
     (base,) = result["baseline"]["rounds"]
     assert base["errors"] == 0 and {v["page"] for v in base["visits"]} == {"bare"}
