@@ -3,12 +3,10 @@ import streamlit as st
 
 from circle import i18n
 from ui.common import FAVICON, bad_param, current_dataset, ensure_app_navigation, lang, md_escape, t
-from ui.server_tuning import lock_free_config_reads
 
 # A fresh server starts in Streamlit's legacy pages/ mode: leave it first, before any element is
 # drawn, so that the one rerun it takes costs nothing (it made cold starts ~0.5 s slower).
 ensure_app_navigation()
-lock_free_config_reads()  # many readers at once: see ui/server_tuning.py
 
 # The favicon comes with the first message: without one, the browser would fetch the page's
 # Material icon from fonts.gstatic.com (outside the machine, blocked inside China).
