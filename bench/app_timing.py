@@ -17,24 +17,24 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
+from bench.load_test import free_port, wait_healthy
+from tests.browser.conftest import CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parent.parent
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--use-gl=angle", "--use-angle=swiftshader",
-        "--enable-unsafe-swiftshader"]
+ARGS = CHROMIUM_ARGS  # the browser tests' flags (software GL, nothing fetched in the background)
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _launch(port: int) -> subprocess.Popen:
+    """``streamlit run streamlit_app.py`` on a loopback port, as a reader's server starts."""
+    return subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless",
+                             "true", "--server.address", "127.0.0.1", "--server.port", str(port)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def server_compute(n: int = 50) -> dict:
@@ -43,10 +43,10 @@ def server_compute(n: int = 50) -> dict:
 
     sys.path.insert(0, str(ROOT))
     from circle import load_index, mycircle
-    from circle.maps import context_layers, hex_layer, make_deck, point_layer
+    from circle.maps import context_layers_json, hex_layer, point_layer, serialised_deck
 
     index = load_index()
-    mycircle.pick_grid(index, "zh")  # computed once per index, then memoised
+    mycircle.pick_layer(index, "zh")  # encoded once per index, then shared (as on the page)
     populated = np.flatnonzero(index.population > 0)
     rng = np.random.default_rng(7)
     times = []
@@ -57,9 +57,9 @@ def server_compute(n: int = 50) -> dict:
         reach = mycircle.reach_frame(index, lat, lng, 4.0)
         mycircle.types_table(profile, "zh")
         mycircle.missing(profile, "zh")
-        layers = [hex_layer("pick", mycircle.pick_grid(index, "zh")), hex_layer("reach", reach)] + context_layers("zh") + [
-            point_layer("nearest", mycircle.nearest_points(profile, "zh"))]
-        make_deck(layers, {"latitude": lat, "longitude": lng, "zoom": 14}, tooltip_text="{label}").to_json()
+        layers = [mycircle.pick_layer(index, "zh"), hex_layer("reach", reach), *context_layers_json("zh"),
+                  point_layer("nearest", mycircle.nearest_points(profile, "zh"))]
+        serialised_deck(layers, {"latitude": lat, "longitude": lng, "zoom": 14}, tooltip_text="{label}").to_json()
         times.append(time.perf_counter() - t)
     return {"median_ms": 1000 * statistics.median(times), "p95_ms": 1000 * sorted(times)[int(0.95 * len(times))]}
 
@@ -89,24 +89,15 @@ def browser_timings() -> dict:
     from playwright.sync_api import sync_playwright
 
     subprocess.run([sys.executable, "-m", "circle", "build"], cwd=ROOT, check=True, capture_output=True)
-    port = _port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     out: dict = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         t_launch = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless",
-                                 "true", "--server.address", "127.0.0.1", "--server.port", str(port)],
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = _launch(port)
         try:
-            while True:
-                try:
-                    with urllib.request.urlopen(url + "/_stcore/health", timeout=1):
-                        break
-                except OSError:
-                    if time.perf_counter() - t_launch > 60:
-                        raise RuntimeError("server did not start")
-                    time.sleep(0.05)
+            wait_healthy(url, proc, timeout=60, poll_s=0.05)
             out["server_healthy_s"] = time.perf_counter() - t_launch
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             t_nav = time.perf_counter()
@@ -163,22 +154,12 @@ def cold_starts(n: int = 3) -> list[dict]:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         try:
             for _ in range(n):
-                port = _port()
+                port = free_port()
                 url = f"http://127.0.0.1:{port}"
                 t_launch = time.perf_counter()
-                proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-                                         "--server.headless", "true", "--server.address", "127.0.0.1",
-                                         "--server.port", str(port)],
-                                        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                proc = _launch(port)
                 try:
-                    while True:
-                        try:
-                            with urllib.request.urlopen(url + "/_stcore/health", timeout=1):
-                                break
-                        except OSError:
-                            if time.perf_counter() - t_launch > 60:
-                                raise RuntimeError("server did not start")
-                            time.sleep(0.05)
+                    wait_healthy(url, proc, timeout=60, poll_s=0.05)
                     healthy = time.perf_counter() - t_launch
                     context = browser.new_context(viewport={"width": 1280, "height": 900})
                     page = context.new_page()

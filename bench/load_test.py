@@ -147,13 +147,15 @@ def check_loopback(url: str) -> None:
 
 # --- the server ----------------------------------------------------------------------------------
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on loopback."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen | None, timeout: float = 120.0) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float = 120.0, poll_s: float = 0.3) -> None:
+    """Until the server at ``url`` answers its health check (RuntimeError if it exits or times out)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -163,14 +165,14 @@ def _wait_healthy(url: str, proc: subprocess.Popen | None, timeout: float = 120.
                 if r.status == 200:
                     return
         except OSError:
-            time.sleep(0.3)
+            time.sleep(poll_s)
     raise RuntimeError("streamlit did not become healthy in time")
 
 
 @contextlib.contextmanager
 def serve(log_path: Path | None = None, script: str = "streamlit_app.py"):
     """Start the app (or ``script``) on a free loopback port; yield (url, pid); stop it afterwards."""
-    port = _free_port()
+    port = free_port()
     if script == "streamlit_app.py":
         subprocess.run([sys.executable, "-m", "circle", "build"], cwd=ROOT, check=True, capture_output=True)
     log = open(log_path, "w") if log_path else subprocess.DEVNULL
@@ -181,7 +183,7 @@ def serve(log_path: Path | None = None, script: str = "streamlit_app.py"):
         cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"), stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc)
+        wait_healthy(url, proc)
         yield url, proc.pid
     finally:
         proc.terminate()

@@ -22,7 +22,6 @@ Results are cached per (index key, arguments). Colours come from :func:`circle.m
 """
 from __future__ import annotations
 
-import json
 import math
 import weakref
 from dataclasses import dataclass
@@ -32,8 +31,6 @@ import altair as alt
 import h3
 import numpy as np
 import pandas as pd
-import pydeck as pdk
-from pydeck.bindings.json_tools import default_serialize
 
 from circle import access, maps
 from circle.charts import FONT
@@ -584,23 +581,6 @@ def _view_for(key: str, district: str | None, street: str | None, resolution: in
     zoom = max(8.0, min(15.0, min(zoom_x, zoom_y) - 0.15))
     return {"latitude": round((lat0 + lat1) / 2, 5), "longitude": round((lng0 + lng1) / 2, 5),
             "zoom": round(zoom, 2)}
-
-
-class CompactDeck(pdk.Deck):
-    """A deck whose JSON has no indentation and keeps Chinese as UTF-8 rather than \\u escapes.
-
-    pydeck indents its JSON by two spaces, which more than doubles the payload of a map with a few
-    thousand hexagons (800 kB → ~300 kB for the whole city)."""
-
-    def to_json(self) -> str:
-        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"),
-                          ensure_ascii=False)
-
-
-def compact(deck: pdk.Deck) -> CompactDeck:
-    """The same deck, serialised compactly (see :class:`CompactDeck`)."""
-    deck.__class__ = CompactDeck
-    return deck
 
 
 def map_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -83,20 +83,18 @@ def memoised(index, key: tuple, compute):
     return value.copy() if isinstance(value, (pd.DataFrame, list)) else value
 
 
-_memoised = memoised
-
 
 def summary(index, by: str = "city", speed_kmh: float | None = None) -> pd.DataFrame:
     """One row per group: residents, share covered per circle, all eight, MOFCOM basic, F15, PT, Gini."""
     speed = None if speed_kmh is None else float(speed_kmh)
-    return _memoised(index, ("summary", by, speed), lambda: _summary(index, by, speed))
+    return memoised(index, ("summary", by, speed), lambda: _summary(index, by, speed))
 
 
 def type_coverage(index, by: str = "city", speed_kmh: float | None = None) -> pd.DataFrame:
     """Long table: one row per group and facility type with the share of residents within threshold,
     residents beyond it, and the population-weighted mean minutes (capped at 60)."""
     speed = None if speed_kmh is None else float(speed_kmh)
-    return _memoised(index, ("type_coverage", by, speed), lambda: _type_coverage(index, by, speed))
+    return memoised(index, ("type_coverage", by, speed), lambda: _type_coverage(index, by, speed))
 
 
 def _summary(index, by: str, speed_kmh: float | None) -> pd.DataFrame:

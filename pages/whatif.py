@@ -7,8 +7,8 @@ engine work is in ``circle.whatif`` and ``circle.siting``; this page lays it out
 import streamlit as st
 
 from circle import network, siting, whatif, whatifmap
-from circle.maps import context_layers, hex_layer, make_deck, point_layer
-from circle.mycircle import pick_grid
+from circle.maps import context_layers_json, hex_layer, point_layer, serialised_deck
+from circle.mycircle import pick_layer
 from circle.provenance import computed
 from circle.taxonomy import circle_by_id
 from ui.common import data_banner, index, lang, md_escape, pct, t, tag_line
@@ -109,12 +109,12 @@ with tab_whatif:
     st.caption(t("wi_click_add") if mode == "add" else t("wi_click_remove"))
     cells = whatifmap.cells_frame(idx, type_id, result, L)
     fac = whatifmap.facilities_frame(idx, type_id, edits, L)
-    layers = [hex_layer("pick", pick_grid(idx, L)), hex_layer("cells", cells)] + context_layers(L) + [
-        point_layer("facilities", fac, colour=(20, 20, 20, 230), radius_px=4)]
+    layers = [pick_layer(idx, L), hex_layer("cells", cells), *context_layers_json(L),
+              point_layer("facilities", fac, colour=(20, 20, 20, 230), radius_px=4)]
     added = fac[fac["added"]]
     if len(added):
         layers.append(point_layer("added", added, colour=(33, 102, 172, 255), radius_px=8, pickable=False))
-    deck = make_deck(layers, whatifmap.view_for(idx, type_id, edits), tooltip_text="{label}")
+    deck = serialised_deck(layers, whatifmap.view_for(idx, type_id, edits), tooltip_text="{label}")
     st.pydeck_chart(deck, on_select=_map_clicked, selection_mode="single-object", key="wi_map", height=460)
     st.caption(t("wi_legend"))
 
@@ -194,7 +194,8 @@ with tab_siting:
             if len(sites.sites) < sites.k:
                 st.info(t("wi_fewer_sites", n=len(sites.sites)))
             smap = whatifmap.siting_layers(idx, sites, L)
-            deck = make_deck(smap + context_layers(L), whatifmap.view_for_sites(sites), tooltip_text="{label}")
+            deck = serialised_deck([*smap, *context_layers_json(L)], whatifmap.view_for_sites(sites),
+                                   tooltip_text="{label}")
             st.pydeck_chart(deck, key="wi_sites_map", height=420)
             st.caption(t("wi_sites_legend"))
             shown = whatifmap.sites_table(sites, L)

@@ -121,8 +121,8 @@ def test_labels_bilingual_and_plain_text(index):
 
 def test_payload_is_small(index):
     frame = mapdata.map_frame(mapdata.city_hexes(index, "circles"))
-    deck = mapdata.compact(maps.make_deck([maps.hex_layer("hexes", frame)] + maps.context_layers("zh"),
-                                          tooltip_text="{label}"))
+    deck = maps.serialised_deck([maps.hex_layer("hexes", frame), *maps.context_layers_json("zh")],
+                                tooltip_text="{label}")
     text = deck.to_json()
     spec = json.loads(text)
     assert len(text.encode()) < 500_000
@@ -136,8 +136,8 @@ def test_serialised_deck_equals_pydeck(index, basemap):
     """Layers encoded once and joined give the same deck as pydeck encoding it whole."""
     view = mapdata.view_for(index, "150302")
     frame = mapdata.map_frame(mapdata.city_hexes(index, "minutes", "supermarket", "150302", lang="en"))
-    whole = mapdata.compact(maps.make_deck([maps.hex_layer("hexes", frame)] + maps.context_layers("en", False),
-                                           view=view, tooltip_text="{label}", basemap=basemap))
+    whole = maps.make_deck([maps.hex_layer("hexes", frame)] + maps.context_layers("en", False),
+                           view=view, tooltip_text="{label}", basemap=basemap)  # pydeck's own encoding
     cached = mapdata.city_hexes_layer(index, "minutes", "supermarket", "150302", lang="en")
     joined = maps.serialised_deck([cached, *maps.context_layers_json("en", False)], view=view,
                                   tooltip_text="{label}", basemap=basemap)

@@ -8,11 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -39,26 +34,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("streamlit did not become healthy in time")
-
-
 @pytest.fixture(scope="session")
 def chromium_executable() -> str:
     path = chromium_path()
@@ -71,30 +46,13 @@ def chromium_executable() -> str:
 
 @pytest.fixture(scope="session")
 def app_url(chromium_executable):
-    """Start the app once for the whole session on a free loopback port."""
-    port = _free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    log = open(ROOT / "artifacts" / "streamlit-browser-tests.log", "w") if (ROOT / "artifacts").exists() else None
-    if log is None:
-        (ROOT / "artifacts").mkdir(exist_ok=True)
-        log = open(ROOT / "artifacts" / "streamlit-browser-tests.log", "w")
-    # Warm the on-disk index cache first, so the server's first page is not a cold build.
-    subprocess.run([sys.executable, "-m", "circle", "build"], cwd=ROOT, check=True, capture_output=True)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    """Start the app once for the whole session on a free loopback port (index cache built first),
+    the way the load test does; its log goes to artifacts/streamlit-browser-tests.log."""
+    from bench.load_test import serve
+
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    with serve(ROOT / "artifacts" / "streamlit-browser-tests.log") as (url, _pid):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="session")

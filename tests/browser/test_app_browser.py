@@ -120,16 +120,17 @@ def test_deep_link_on_a_fresh_server_runs_the_whole_app(browser, chromium_execut
     import subprocess
     import sys
 
-    from tests.browser.conftest import ROOT, _free_port, _wait_healthy
+    from bench.load_test import free_port, wait_healthy
+    from tests.browser.conftest import ROOT
 
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless",
                              "true", "--server.address", "127.0.0.1", "--server.port", str(port)],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, proc)
+        wait_healthy(url, proc)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(f"{url}/my_circle?place=长青社区&lang=en")
         wait_for_app(page, "Changqing Community")
