@@ -2,7 +2,7 @@
 import streamlit as st
 
 from circle import i18n
-from ui.common import FAVICON, bad_param, current_dataset, ensure_app_navigation, lang, md_escape, t
+from ui.common import FAVICON, bad_param, current_dataset, ensure_app_navigation, lang, md_escape, navigation_pages, t
 
 # A fresh server starts in Streamlit's legacy pages/ mode: leave it first, before any element is
 # drawn, so that the one rerun it takes costs nothing (it made cold starts ~0.5 s slower).
@@ -30,7 +30,7 @@ elif "lang" in st.query_params:
 # The URL of a page is its file name (pages/my_circle.py → /my_circle). Streamlit registers the
 # files of pages/ by name before st.navigation runs, so any other url_path would flash a
 # "Page not found" dialog on deep links.
-PAGE_SPECS = [  # (file, title key, Material icon, visible)
+PAGE_SPECS = (  # (file, title key, Material icon, visible)
     ("story", "nav_story", "auto_stories", True),
     ("my_circle", "nav_my_circle", "directions_walk", True),
     ("city_map", "nav_city_map", "map", True),
@@ -41,11 +41,8 @@ PAGE_SPECS = [  # (file, title key, Material icon, visible)
     ("gallery", "nav_gallery", "insert_chart", True),
     ("briefing", "nav_briefing", "co_present", True),
     ("chart", "nav_chart", "bar_chart", False),
-]
-PAGES = [st.Page(f"pages/{stem}.py", title=t(key), icon=f":material/{icon}:", url_path=stem,
-                 default=(stem == "story"), visibility="visible" if visible else "hidden")
-         for stem, key, icon, visible in PAGE_SPECS]
-page = st.navigation(PAGES, position="hidden" if EMBEDDED else "top")
+)
+page = st.navigation(navigation_pages(PAGE_SPECS, default="story"), position="hidden" if EMBEDDED else "top")
 
 # A bad ?lang= is said on every page (the chart page says it itself, with its other parameters).
 if page.url_path != "chart" and st.session_state.get("bad_lang_param") is not None:

@@ -43,7 +43,7 @@ def server_compute(n: int = 50) -> dict:
 
     sys.path.insert(0, str(ROOT))
     from circle import load_index, mycircle
-    from circle.maps import context_layers_json, hex_layer, point_layer, serialised_deck
+    from circle.maps import serialised_deck
 
     index = load_index()
     mycircle.pick_layer(index, "zh")  # encoded once per index, then shared (as on the page)
@@ -54,11 +54,9 @@ def server_compute(n: int = 50) -> dict:
         lat, lng = float(index.grid.lat[pos]), float(index.grid.lng[pos])
         t = time.perf_counter()
         profile = index.lookup(lat, lng)
-        reach = mycircle.reach_frame(index, lat, lng, 4.0)
         mycircle.types_table(profile, "zh")
         mycircle.missing(profile, "zh")
-        layers = [mycircle.pick_layer(index, "zh"), hex_layer("reach", reach), *context_layers_json("zh"),
-                  point_layer("nearest", mycircle.nearest_points(profile, "zh"))]
+        layers = mycircle.map_layers(index, mycircle.Location(lat, lng, "", ""), profile, 4.0, "zh")
         serialised_deck(layers, {"latitude": lat, "longitude": lng, "zoom": 14}, tooltip_text="{label}").to_json()
         times.append(time.perf_counter() - t)
     return {"median_ms": 1000 * statistics.median(times), "p95_ms": 1000 * sorted(times)[int(0.95 * len(times))]}

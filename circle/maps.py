@@ -108,7 +108,8 @@ def context_layers(lang: str = "zh", street_labels: bool = True) -> list[pdk.Lay
     ]
 
 
-def hex_layer(layer_id: str, frame: pd.DataFrame, pickable: bool = True, fill: list[int] | None = None) -> pdk.Layer:
+def hex_layer(layer_id: str, frame: pd.DataFrame | list[dict], pickable: bool = True,
+              fill: list[int] | None = None) -> pdk.Layer:
     """An H3 layer from a frame with a string ``hex`` column and an RGBA ``fill`` column (or one
     ``fill`` colour for every hexagon, which keeps it out of the data)."""
     return pdk.Layer("H3HexagonLayer", frame, id=layer_id, get_hexagon="hex",
@@ -116,7 +117,7 @@ def hex_layer(layer_id: str, frame: pd.DataFrame, pickable: bool = True, fill: l
                      stroked=False, filled=True, extruded=False, pickable=pickable, auto_highlight=pickable)
 
 
-def point_layer(layer_id: str, frame: pd.DataFrame, colour=(220, 50, 47, 230), radius_px: int = 6,
+def point_layer(layer_id: str, frame: pd.DataFrame | list[dict], colour=(220, 50, 47, 230), radius_px: int = 6,
                 pickable: bool = True) -> pdk.Layer:
     """Points from a frame with ``lat`` and ``lng`` columns."""
     return pdk.Layer("ScatterplotLayer", frame, id=layer_id, get_position=["lng", "lat"],
@@ -159,6 +160,28 @@ def layer_json(layer: pdk.Layer) -> LayerJSON:
     if isinstance(data, pd.DataFrame):  # pydeck cannot encode a pandas 3 frame itself
         layer.data = data.to_dict(orient="records")
     return LayerJSON(_dumps(layer))
+
+
+_DATA_SLOT = '"data":[]'
+
+
+@lru_cache(maxsize=64)
+def _layer_template(kind: str, layer_id: str, options: tuple) -> str:
+    """A layer's JSON with an empty data slot, encoded by pydeck once per style."""
+    make = hex_layer if kind == "hex" else point_layer
+    text = _dumps(make(layer_id, [], **dict(options)))
+    if text.count(_DATA_SLOT) != 1:  # pragma: no cover - another pydeck
+        raise RuntimeError("unexpected pydeck layer encoding")
+    return text
+
+
+def records_layer_json(kind: str, layer_id: str, records: list[dict], **options) -> LayerJSON:
+    """``hex_layer`` (kind "hex") or ``point_layer`` (kind "point") of plain records, encoded as
+    pydeck would, without building a ``pydeck.Layer`` per request (that costs more than the
+    encoding itself). Records hold JSON types only (str, int, float, lists of these)."""
+    options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+    template = _layer_template(kind, layer_id, tuple(sorted(options.items())))
+    return LayerJSON(template.replace(_DATA_SLOT, '"data":' + _dumps(records), 1))
 
 
 def _dumps(value) -> str:

@@ -1,7 +1,7 @@
 """What the "My circle" page shows, computed headless: where the resident is, what they reach.
 
 ``resolve_location`` turns URL parameters (``lat``/``lng``/``place``/``crs``) into a place, with
-bilingual warnings instead of exceptions; ``reach_frame`` is the 15-minute isochrone as H3 cells;
+bilingual warnings instead of exceptions; ``reach_records`` is the 15-minute isochrone as H3 cells;
 ``types_table`` and ``missing`` describe the profile. The page only lays these out.
 """
 from __future__ import annotations
@@ -103,21 +103,18 @@ def resolve_location(index, lat=None, lng=None, place=None, crs=None) -> Locatio
     return location
 
 
-def reach_frame(index, lat: float, lng: float, speed_kmh: float, minutes: float = REACH_MINUTES,
-                lang: str = "zh") -> pd.DataFrame:
-    """Cells reachable on foot within ``minutes``: ``hex`` (string), ``minutes``, ``fill``, ``label``."""
+def reach_records(index, lat: float, lng: float, speed_kmh: float, minutes: float = REACH_MINUTES,
+                  lang: str = "zh") -> list[dict]:
+    """Cells reachable on foot within ``minutes``, as map records: ``hex`` (string), ``minutes``,
+    ``fill`` (RGBA), ``label``. Plain records, not a frame: this runs on every page view."""
     pos = int(index.positions_of([lat], [lng])[0])
     if pos < 0:
-        return pd.DataFrame(columns=["hex", "minutes", "fill", "label"])
+        return []
     cells, mins = index.reach(pos, minutes, speed_kmh)  # ~50 µs: no cache needed
-    fill = maps.colours(mins, 0.0, minutes, reverse=True, alpha=150)
+    fill = maps.colours(mins, 0.0, minutes, reverse=True, alpha=150).tolist()
     unit = pick(lang, "分钟", "min")
-    return pd.DataFrame({
-        "hex": index.grid.cell_strings(cells),
-        "minutes": np.round(mins, 1),
-        "fill": fill.tolist(),
-        "label": [f"{m:.0f} {unit}" for m in mins],
-    })
+    return [{"fill": f, "hex": h, "label": f"{m:.0f} {unit}", "minutes": r}
+            for h, m, r, f in zip(index.grid.cell_strings(cells), mins.tolist(), np.round(mins, 1).tolist(), fill)]
 
 
 def types_table(profile, lang: str = "zh") -> pd.DataFrame:
@@ -125,12 +122,13 @@ def types_table(profile, lang: str = "zh") -> pd.DataFrame:
     within 1 h" beyond the search), standard, nearest (name), count within 15 min."""
     from circle.taxonomy import facility_type
 
-    rows = []
+    columns = {name: [] for name in ("type", "circle", "minutes", "threshold", "ok", "nearest", "count_15min",
+                                     "type_id")}
     for type_id, acc in profile.types.items():
         ftype = facility_type(type_id)
         status = (pick(lang, "无数据", "no data") if acc.within_threshold is None
                   else pick(lang, "✓ 达标", "✓ yes") if acc.within_threshold else pick(lang, "✗ 未达标", "✗ no"))
-        rows.append({
+        row = {
             "type": ftype.name(lang),
             "circle": circle_by_id(ftype.circle).name(lang),
             # Text, so a missing value reads as words rather than "None" in the table.
@@ -142,8 +140,10 @@ def types_table(profile, lang: str = "zh") -> pd.DataFrame:
             "nearest": pick(lang, acc.nearest_name or "", acc.nearest_name_en or "") or "—",
             "count_15min": acc.count_15min,
             "type_id": type_id,
-        })
-    return pd.DataFrame(rows)
+        }
+        for name, value in row.items():
+            columns[name].append(value)
+    return pd.DataFrame(columns)
 
 
 def missing(profile, lang: str = "zh") -> list[str]:
@@ -164,17 +164,15 @@ def missing(profile, lang: str = "zh") -> list[str]:
     return [text for _, text in sorted(items, key=lambda item: -item[0])]
 
 
-def nearest_points(profile, lang: str = "zh") -> pd.DataFrame:
-    """The nearest facility of each type that lies within 15 minutes, for the map."""
-    rows = []
-    for type_id, acc in profile.types.items():
-        if acc.nearest_lat is None or acc.minutes is None or acc.minutes > REACH_MINUTES:
-            continue
-        from circle.taxonomy import facility_type
+def nearest_points(profile, lang: str = "zh") -> list[dict]:
+    """The nearest facility of each type that lies within 15 minutes, as map records (lat, lng, label)."""
+    from circle.taxonomy import facility_type
 
-        rows.append({"lat": acc.nearest_lat, "lng": acc.nearest_lng,
-                     "label": f"{facility_type(type_id).name(lang)} · {pick(lang, acc.nearest_name or '', acc.nearest_name_en or '')} · {acc.minutes:.0f} {pick(lang, '分钟', 'min')}"})
-    return pd.DataFrame(rows, columns=["lat", "lng", "label"])
+    return [{"lat": acc.nearest_lat, "lng": acc.nearest_lng,
+             "label": f"{facility_type(type_id).name(lang)} · {pick(lang, acc.nearest_name or '', acc.nearest_name_en or '')}"
+                      f" · {acc.minutes:.0f} {pick(lang, '分钟', 'min')}"}
+            for type_id, acc in profile.types.items()
+            if acc.nearest_lat is not None and acc.minutes is not None and acc.minutes <= REACH_MINUTES]
 
 
 PICK_FILL = [120, 120, 120, 25]  # faint grey: the city is clickable, the map stays readable
@@ -204,8 +202,22 @@ def pick_layer(index, lang: str = "zh"):
     return index.memo[memo_key]
 
 
-def here_frame(location: Location, lang: str = "zh") -> pd.DataFrame:
-    return pd.DataFrame({"lat": [location.lat], "lng": [location.lng], "label": [location.label(lang)]})
+def here_point(location: Location, lang: str = "zh") -> list[dict]:
+    """The place itself, as one map record."""
+    return [{"lat": location.lat, "lng": location.lng, "label": location.label(lang)}]
+
+
+def map_layers(index, location: Location, profile, speed_kmh: float, lang: str = "zh") -> list:
+    """The My circle map, bottom to top: the clickable grid, the 15-minute reach, borders, river
+    and names, the nearest facilities, the place itself. Encoded layers (``LayerJSON``) for
+    ``maps.serialised_deck``: the grid and context layers once per index and language, the rest
+    from plain records on every view."""
+    reach = reach_records(index, location.lat, location.lng, speed_kmh, lang=lang)
+    return [pick_layer(index, lang), maps.records_layer_json("hex", "reach", reach), *maps.context_layers_json(lang),
+            maps.records_layer_json("point", "nearest", nearest_points(profile, lang), colour=(31, 119, 180, 220),
+                                    radius_px=4),
+            maps.records_layer_json("point", "here", here_point(location, lang), colour=(20, 20, 20, 255),
+                                    radius_px=7, pickable=False)]
 
 
 def clicked_hex(event, layers: tuple[str, ...] = ("reach", "pick")) -> str | None:

@@ -488,6 +488,7 @@ def search(query: str, limit: int = 8) -> list[SearchHit]:
     return [_hit(index.entries[i], score, how) for i, (score, how) in order[:limit]]
 
 
+@lru_cache(maxsize=1024)  # shared links: many readers open the same ?place= at once
 def resolve(query: str) -> SearchHit | None:
     """The one place ``query`` confidently names (for ``?place=`` URLs), else ``None``.
 

@@ -8,7 +8,7 @@ import streamlit as st
 from circle import access, mycircle, search
 from circle.i18n import pick
 from circle.names import english_name
-from circle.maps import context_layers_json, hex_layer, point_layer, serialised_deck
+from circle.maps import serialised_deck
 from circle.provenance import computed
 from circle.taxonomy import circles
 from ui.common import bad_param, data_banner, index, lang, md_escape, t, tag_line
@@ -73,13 +73,13 @@ if not profile.inside:
     st.session_state["place_state"] = location
     profile = idx.lookup(location.lat, location.lng, speed_kmh=speed)
 
-# Keep the URL a permalink to exactly this view.
-st.query_params["lat"] = f"{location.lat:.6f}"
-st.query_params["lng"] = f"{location.lng:.6f}"
-st.query_params["speed"] = f"{speed:g}"
-for stale in ("place", "crs"):
-    if stale in st.query_params:
-        del st.query_params[stale]
+# Keep the URL a permalink to exactly this view (one message to the browser, none if it already is).
+permalink = {"lat": f"{location.lat:.6f}", "lng": f"{location.lng:.6f}", "speed": f"{speed:g}"}
+if any(k in st.query_params for k in ("place", "crs")):
+    st.query_params.from_dict({**{k: v for k, v in st.query_params.items() if k not in ("place", "crs")},
+                               **permalink})
+elif any(st.query_params.get(k) != v for k, v in permalink.items()):
+    st.query_params.update(permalink)
 st.session_state["place_url"] = (f"{location.lat:.6f}", f"{location.lng:.6f}", None, None)
 
 st.subheader(location.label(L))
@@ -90,11 +90,7 @@ st.caption(t("mc_here", district=md_escape(pick(L, profile.district, profile.dis
 
 left, right = st.columns([3, 2])
 with left:
-    reach = mycircle.reach_frame(idx, location.lat, location.lng, speed, lang=L)
-    layers = [mycircle.pick_layer(idx, L), hex_layer("reach", reach), *context_layers_json(L),
-              point_layer("nearest", mycircle.nearest_points(profile, L), colour=(31, 119, 180, 220), radius_px=4),
-              point_layer("here", mycircle.here_frame(location, L), colour=(20, 20, 20, 255), radius_px=7,
-                          pickable=False)]
+    layers = mycircle.map_layers(idx, location, profile, speed, L)
     deck = serialised_deck(layers, {"latitude": location.lat, "longitude": location.lng, "zoom": 14},
                            tooltip_text="{label}")
     event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="mc_map", height=480)
@@ -110,15 +106,15 @@ with right:
     st.metric(t("mc_circles_h"), f"{profile.circles_covered}/8", help=t("mc_covered", n=profile.circles_covered))
     tag_line(computed(idx))
     st.metric("PT", f"{profile.pt_minutes:.1f} {t('minutes')}")
-    for c in circles():
-        mark = ":material/check_circle:" if profile.circles[c.id] else ":material/radio_button_unchecked:"
-        st.markdown(f"{mark} {md_escape(c.name(L))} — {t('covered') if profile.circles[c.id] else t('not_covered')}")
+    st.markdown("  \n".join(
+        f"{':material/check_circle:' if profile.circles[c.id] else ':material/radio_button_unchecked:'} "
+        f"{md_escape(c.name(L))} — {t('covered') if profile.circles[c.id] else t('not_covered')}"
+        for c in circles()))
 
 st.subheader(t("mc_missing_h"))
 gaps = mycircle.missing(profile, L)
 if gaps:
-    for line in gaps:
-        st.markdown(f"- {md_escape(line)}")
+    st.markdown("\n".join(f"- {md_escape(line)}" for line in gaps))
 else:
     st.success(t("mc_nothing_missing"))
 

@@ -149,6 +149,30 @@ def test_serialised_deck_equals_pydeck(index, basemap):
         mapdata.city_hexes_layer(index, "nonsense")
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_my_circle_layers_equal_pydeck(index, lang):
+    """The per-view layers of My circle, spliced into a template, are exactly what pydeck encodes."""
+    import pandas as pd
+
+    from circle import mycircle
+
+    place = mycircle.resolve_location(index, place="长青社区")
+    profile = index.lookup(place.lat, place.lng)
+    reach = mycircle.reach_records(index, place.lat, place.lng, 3.6, lang=lang)
+    nearest = mycircle.nearest_points(profile, lang)
+    assert len(reach) > 50 and nearest
+    assert all(isinstance(r["hex"], str) and len(r["fill"]) == 4 for r in reach)
+    pairs = [(maps.records_layer_json("hex", "reach", reach), maps.hex_layer("reach", pd.DataFrame(reach))),
+             (maps.records_layer_json("point", "nearest", nearest, colour=(31, 119, 180, 220), radius_px=4),
+              maps.point_layer("nearest", pd.DataFrame(nearest), colour=(31, 119, 180, 220), radius_px=4)),
+             (maps.records_layer_json("point", "here", mycircle.here_point(place, lang), pickable=False),
+              maps.point_layer("here", mycircle.here_point(place, lang), pickable=False))]
+    for spliced, layer in pairs:
+        assert spliced == maps.layer_json(layer)
+    ids = [json.loads(piece)["id"] for piece in mycircle.map_layers(index, place, profile, 3.6, lang)]
+    assert ids == ["pick", "reach", "river", "districts", "labels", "nearest", "here"]
+
+
 def assert_offline_style(spec: dict) -> None:
     """No online basemap: no style at all, or the blank style the app serves itself."""
     style = spec.get("mapStyle")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import re
 import time
 import weakref
@@ -37,6 +38,26 @@ def ensure_app_navigation() -> None:
     if getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+_PAGES: dict[tuple, list] = {}
+
+
+def navigation_pages(specs: tuple[tuple[str, str, str, bool], ...], default: str) -> list:
+    """The ``st.Page`` objects of this run, from ``(file stem, title key, Material icon, visible)``.
+
+    Building a page resolves its file on disk: system calls that each hand the GIL over, ~7% of
+    the server's time when 50 readers arrive at once. The pages are built once per language and
+    copied on every run (``st.navigation`` marks the copy it returns as the one to run)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    key = (lang(), specs, default, str(ctx.pages_manager.main_script_parent) if ctx else None)
+    if key not in _PAGES:
+        _PAGES[key] = [st.Page(f"pages/{stem}.py", title=t(title_key), icon=f":material/{icon}:", url_path=stem,
+                               default=(stem == default), visibility="visible" if visible else "hidden")
+                       for stem, title_key, icon, visible in specs]
+    return [copy.copy(page) for page in _PAGES[key]]
 
 
 def lang() -> str:

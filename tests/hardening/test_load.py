@@ -5,6 +5,10 @@ errors, every page ready in time, and memory that grows by a few MB per extra se
 shared through st.cache_resource, not copied per session)."""
 from __future__ import annotations
 
+import ast
+import tomllib
+from pathlib import Path
+
 import pytest
 
 from bench import load_test
@@ -46,13 +50,49 @@ def test_loopback_only():
         load_test.load_test(sessions=load_test.MAX_SESSIONS + 1)
 
 
-def test_shipped_config_turns_off_the_forced_gc():
-    """Streamlit's gc.collect() after every script run made a burst of 50 readers 2.7× slower."""
-    import tomllib
-    from pathlib import Path
+ROOT = Path(__file__).resolve().parents[2]
 
-    shipped = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
+
+def test_shipped_config_is_the_measured_one():
+    """The settings the load test measured are the ones `streamlit run streamlit_app.py` uses:
+    no forced gc.collect() after each run (it made a burst of 50 readers 2.7× slower), no file
+    watcher and no magic (both cost every reader; see .streamlit/config.toml)."""
+    shipped = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert shipped["runner"]["postScriptGC"] is False
+    assert shipped["runner"]["magicEnabled"] is False
+    assert shipped["server"]["fileWatcherType"] == "none"
+
+
+def _magic_expressions(body: list[ast.stmt], first_is_docstring_slot: bool = False):
+    """Bare expressions Streamlit's magic would have written to the page (its own rules: module
+    level and inside with/if/for/while/try/match blocks, never inside functions; calls,
+    docstrings, yield and await are left alone)."""
+    for i, node in enumerate(body):
+        if isinstance(node, ast.Expr):
+            value = node.value
+            docstring = first_is_docstring_slot and i == 0 and isinstance(value, ast.Constant) \
+                and isinstance(value.value, str)
+            if not (isinstance(value, (ast.Call, ast.Yield, ast.YieldFrom, ast.Await)) or docstring):
+                yield node
+        for field in ("body", "orelse", "finalbody"):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                yield from _magic_expressions(getattr(node, field, []) or [])
+        for child in getattr(node, "handlers", []) + getattr(node, "cases", []):
+            yield from _magic_expressions(child.body)
+
+
+@pytest.mark.parametrize("script", sorted(str(p.relative_to(ROOT)) for p in [ROOT / "streamlit_app.py",
+                                                                            *(ROOT / "pages").glob("*.py")]))
+def test_no_page_relies_on_magic(script):
+    tree = ast.parse((ROOT / script).read_text(encoding="utf-8"))
+    found = [f"line {node.lineno}: {ast.unparse(node)[:60]}" for node in _magic_expressions(tree.body, True)]
+    assert not found, f"{script} writes bare expressions, which magic (off) would have shown: {found}"
+
+
+def test_magic_finder_finds_bare_expressions():
+    tree = ast.parse('"""doc"""\nimport streamlit as st\nx = 1\nx\nwith st.sidebar:\n    "hello"\n'
+                     'def f():\n    "not shown"\n    x\nst.write(x)\n')
+    assert [ast.unparse(n) for n in _magic_expressions(tree.body, True)] == ["x", "'hello'"]
 
 
 def test_percentile():
