@@ -10,8 +10,9 @@ that message: everything the server does for a new reader. An **error** is a fai
 Python exception shown on the page, a "page not found", a compile error or a time-out.
 
 The benchmark starts its own server on a free loopback port (``--url`` may name one already
-running, on loopback only), warms it up (every page once, so caches and the index are loaded, as
-they are for every reader but the first), then:
+running, on loopback only), warms it up (every page of the rotation once in each language, one
+after the other, so the index is loaded and each page's per-language caches are filled, as they
+are on a server that has been up for a while), then:
 
 1. opens one session and keeps it: server RSS with one reader (``/proc/<pid>/status`` VmRSS);
 2. opens the other N − 1 sessions at once (``burst``) or spread over ``--ramp-s`` seconds (``ramp``),
@@ -275,13 +276,23 @@ async def close_all(sockets) -> None:
 
 # --- the run -----------------------------------------------------------------------------------------
 
+def warm_up_visits() -> list[tuple[str, str]]:
+    """Each page of the rotation in both languages (Chinese first)."""
+    visits = []
+    for i in range(len(ROTATION)):
+        page, query = visit_for(i)
+        params = [kv for kv in urllib.parse.parse_qsl(query) if kv[0] != "lang"]
+        visits += [(page, urllib.parse.urlencode(params)), (page, urllib.parse.urlencode(params + [("lang", "en")]))]
+    return list(dict.fromkeys(visits))
+
+
 async def warm_up(base_urls: tuple[str, ...], timeout: float) -> list[Visit]:
-    """Every page of the rotation once on every server, one after the other (loads the index and
-    fills caches)."""
+    """Every page of the rotation in both languages on every server, one after the other (loads
+    the index and fills the per-language caches)."""
     visits = []
     for base_url in base_urls:
-        for i in range(len(ROTATION)):
-            visit, ws = await open_page(base_url, *visit_for(i), timeout)
+        for page, query in warm_up_visits():
+            visit, ws = await open_page(base_url, page, query, timeout)
             visits.append(visit)
             if ws is not None:
                 await ws.close()

@@ -18,6 +18,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 
 import h3
@@ -426,7 +427,8 @@ DOCUMENT_FOLDERS = (("reference", "参考数据（真实）", "Reference data (r
                     ("sample", "模拟样本", "Simulated sample"))
 
 
-def source_documents() -> list[dict]:
+@lru_cache(maxsize=1)  # shipped files, read once per process
+def source_documents() -> tuple[dict, ...]:
     """Each data folder's SOURCES.md (our own files): folder, zh/en titles, markdown text."""
     from circle.sources import DATA_DIR
 
@@ -436,9 +438,10 @@ def source_documents() -> list[dict]:
         if path.exists():
             out.append({"folder": f"data/{folder}", "title_zh": zh, "title_en": en,
                         "text": path.read_text(encoding="utf-8")})
-    return out
+    return tuple(out)
 
 
+@lru_cache(maxsize=1)
 def assumptions_text() -> str:
     """data/sample/ASSUMPTIONS.md: how the simulated sample was made."""
     from circle.sources import SAMPLE_DIR
@@ -446,8 +449,10 @@ def assumptions_text() -> str:
     return (SAMPLE_DIR / "ASSUMPTIONS.md").read_text(encoding="utf-8")
 
 
+@lru_cache(maxsize=4)
 def taxonomy_table(lang: str = "zh") -> pd.DataFrame:
-    """The facility types for display: circle name in ``lang``, threshold, MOFCOM class, basis."""
+    """The facility types for display: circle name in ``lang``, threshold, MOFCOM class, basis.
+    Built once per language and shared: callers must not modify it."""
     from circle.taxonomy import circle_by_id, facility_types
 
     rows = [{"id": ft.id, "circle": circle_by_id(ft.circle).name(lang), "name_zh": ft.name_zh,

@@ -22,17 +22,17 @@ for doc in exports.source_documents():
 st.header(t("dm_model_h"))
 model = exports.model_facts(idx)
 presets = " / ".join(f"{v:.1f}" for v in model["speed_presets_kmh"].values())
-for line in (t("dm_model_grid", resolution=idx.params.resolution, cells=f"{idx.grid.size:,}", circuity=model["circuity"]),
-             t("dm_model_speed", default=f"{model['default_speed_kmh']:.1f}", presets=presets),
-             t("dm_model_river", river=f"{model['river_half_width_m']:g}"),
-             t("dm_model_search", limit=f"{model['search_limit_m']:,.0f}"),
-             t("dm_model_threshold"),
-             t("dm_model_population")):
-    st.markdown(f"- {line}")
+st.markdown("\n".join(f"- {line}" for line in (
+    t("dm_model_grid", resolution=idx.params.resolution, cells=f"{idx.grid.size:,}", circuity=model["circuity"]),
+    t("dm_model_speed", default=f"{model['default_speed_kmh']:.1f}", presets=presets),
+    t("dm_model_river", river=f"{model['river_half_width_m']:g}"),
+    t("dm_model_search", limit=f"{model['search_limit_m']:,.0f}"),
+    t("dm_model_threshold"),
+    t("dm_model_population"))))
 st.subheader(t("dm_metrics_h"))
-for line in (t("dm_metric_circle"), t("dm_metric_pt", cap=model["pt_cap_minutes"]),
-             t("dm_metric_f15", f15=model["f15_minutes"])):
-    st.markdown(f"- {line}")
+st.markdown("\n".join(f"- {line}" for line in (
+    t("dm_metric_circle"), t("dm_metric_pt", cap=model["pt_cap_minutes"]),
+    t("dm_metric_f15", f15=model["f15_minutes"]))))
 
 # 3. What is simulated, and why.
 st.header(t("dm_simulated_h"))
@@ -60,12 +60,10 @@ st.markdown(t("dm_downloads_intro"))
 st.caption(t("dm_speed_note", speed=f"{idx.params.speed_kmh:.1f}"))
 for export_id, export in exports.EXPORTS.items():
     st.markdown(f"**{md_escape(export.title(L))}** — {md_escape(export.description(L))}")
-    left, right = st.columns(2)
-    with left:
+    with st.container(horizontal=True):  # the file and its metadata side by side
         st.download_button(t("dm_download_file", name=md_escape(export.file_name)), icon="⬇️", mime=export.mime,
                            data=lambda e=export_id: exports.file_bytes(e, idx), file_name=export.file_name,
                            on_click="ignore", key=f"dm_dl_{export_id}")
-    with right:
         st.download_button(t("dm_download_meta"), mime="application/json", file_name=export.metadata_name,
                            data=lambda e=export_id: exports.metadata_bytes(e, idx), on_click="ignore",
                            key=f"dm_dl_{export_id}_meta")

@@ -22,10 +22,8 @@ if "pg_by" not in st.session_state:
 
 GROUPS = {g: t(f"by_{g}") for g in exports.GROUPINGS}
 SPEEDS = {kmh: t(f"cm_speed_{name}") for name, kmh in access.SPEED_PRESETS_KMH.items()}
-left, right = st.columns(2)
-with left:
+with st.container(horizontal=True):
     by = st.segmented_control(t("pg_by"), list(GROUPS), format_func=GROUPS.get, key="pg_by", required=True)
-with right:
     speed = float(st.segmented_control(t("pg_speed"), list(SPEEDS), format_func=SPEEDS.get, key="pg_speed",
                                        required=True))
 wanted = {"by": by if by != exports.DEFAULT_GROUPING else None,
@@ -61,11 +59,9 @@ st.dataframe(table, hide_index=True, width="stretch", column_config={
 tag_line(tag)
 name = f"wuhai_progress_{by}"
 export = exports.table_export(f"{name}.csv", i18n.t("pg_table_h", "zh"), i18n.t("pg_table_h", "en"))
-c1, c2 = st.columns(2)
-with c1:
+with st.container(horizontal=True):
     st.download_button(t("pg_download_table"), data=lambda: exports.summary_csv(idx, by, speed),
                        file_name=f"{name}.csv", mime="text/csv", on_click="ignore", icon="⬇️", key="pg_dl_table")
-with c2:
     st.download_button(t("pg_download_meta"), file_name=f"{name}_metadata.json", mime="application/json",
                        data=lambda: exports.metadata_json(export, idx, speed, columns=exports.summary_columns()),
                        on_click="ignore", key="pg_dl_table_meta")

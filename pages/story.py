@@ -19,16 +19,16 @@ from ui.chart_views import page_chart, show_chart  # noqa: E402
 st.header(t("story_what_h"))
 st.markdown(t("story_what"))
 cols = st.columns(4)
-for i, c in enumerate(circles()):
-    with cols[i % 4]:
-        st.markdown(f"**{c.order}. {md_escape(c.name(L))}**")
-        st.caption(md_escape(c.description_en if L == "en" else c.description_zh))
+for i, col in enumerate(cols):  # one text per column (each element costs every reader's session)
+    col.markdown("\n\n".join(f"**{c.order}. {md_escape(c.name(L))}**  \n"
+                               f":gray[{md_escape(c.description_en if L == 'en' else c.description_zh)}]"
+                               for c in circles()[i::4]))
 
 # 2. The journey, from the official timeline.
 st.header(t("story_journey_h"))
 timeline = facts.load_timeline()
-for row in timeline.itertuples():
-    st.markdown(f"- **{md_escape(row.date)}** — {md_escape(row.event_en if L == 'en' else row.event_zh)}")
+st.markdown("\n".join(f"- **{md_escape(row.date)}** — {md_escape(row.event_en if L == 'en' else row.event_zh)}"
+                       for row in timeline.itertuples()))
 st.caption(md_escape(official(facts.figure("residents_served")).text(L)))
 show_chart(page_chart("residents-served", L))
 
