@@ -178,14 +178,19 @@ def nearest_points(profile, lang: str = "zh") -> list[dict]:
 PICK_FILL = [120, 120, 120, 25]  # faint grey: the city is clickable, the map stays readable
 
 
+PICK_NEAR_M = 1000.0  # beyond 1 km of every facility nothing is within a 15-minute walk
+
+
 def pick_grid(index, lang: str = "zh") -> pd.DataFrame:
-    """A faint clickable layer of resolution-9 hexes over the built-up city (click → a place)."""
+    """A faint clickable layer of resolution-9 hexes where people live or within 1 km of some
+    facility (click → a place). Every view sends it, so each hexagon carries only its id and a
+    short hint (the page says how to use the map)."""
     memo_key = ("pick_grid", lang)
     if memo_key not in index.memo:
-        near = np.nanmin(index.dist_m, axis=0) <= 1500.0
+        near = np.nanmin(index.dist_m, axis=0) <= PICK_NEAR_M
         positions = np.flatnonzero(near | (index.population > 0))
         parents = sorted({h3.cell_to_parent(h, 9) for h in index.grid.cell_strings(positions)})
-        hint = pick(lang, "点击此处查看该地点", "Click to see this place")
+        hint = pick(lang, "点此查看", "Click here")
         index.memo[memo_key] = pd.DataFrame({"hex": parents, "fill": [PICK_FILL] * len(parents),
                                              "label": hint})
     return index.memo[memo_key]

@@ -5,7 +5,7 @@ from circle import access, exports, i18n, readings
 from circle.provenance import computed
 from circle.taxonomy import circles
 from ui.chart_views import page_chart, show_chart
-from ui.common import bad_param, data_banner, figure_card, index, lang, md_escape, t, tag_line
+from ui.common import bad_param, data_banner, figure_cards, index, lang, md_escape, t, tag_line
 
 L = lang()
 st.title(t("pg_title"))
@@ -86,13 +86,10 @@ st.header(t("pg_official_h"))
 st.markdown(t("pg_official_intro"))
 pairs = readings.comparisons(idx, speed)
 for pair in pairs[:2]:
-    left, right = st.columns(2)
-    with left:
-        figure_card(f"{t('pg_official_col')} · {pair.label(L)}", pair.figure.display(L), pair.official_tag)
-    with right:
-        figure_card(t("pg_computed_col"), pair.short(L), pair.computed_tag, help_text=pair.computed_text(L))
-        st.caption(md_escape(pair.computed_text(L)))
-    st.markdown(t("pg_reading_line", text=md_escape(pair.reading(L))))
+    figure_cards([(f"{t('pg_official_col')} · {pair.label(L)}", pair.figure.display(L), pair.official_tag),
+                  (t("pg_computed_col"), pair.short(L), pair.computed_tag)], columns=2)
+    st.markdown(f":small[:gray[{md_escape(pair.computed_text(L))}]]\n\n"
+                + t("pg_reading_line", text=md_escape(pair.reading(L))))
 counts = readings.comparison_table(idx, L, speed)
 counts = counts[counts["id"].str.startswith("count_")]
 st.dataframe(counts[["item", "official", "computed"]], hide_index=True, width="stretch", column_config={
@@ -100,12 +97,10 @@ st.dataframe(counts[["item", "official", "computed"]], hide_index=True, width="s
     "official": st.column_config.TextColumn(t("pg_official_col")),
     "computed": st.column_config.TextColumn(t("pg_computed_col")),
 })
-for note in readings.count_notes(pairs, L):
-    st.markdown(t("pg_reading_line", text=md_escape(note)))
+st.markdown("\n\n".join(t("pg_reading_line", text=md_escape(note)) for note in readings.count_notes(pairs, L)))
 count_pairs = [p for p in pairs if p.id.startswith("count_")]
 if count_pairs:
-    tag_line(count_pairs[0].official_tag)
-    tag_line(count_pairs[0].computed_tag)
+    tag_line(count_pairs[0].official_tag, count_pairs[0].computed_tag)
 st.download_button(t("pg_download_comparison"), data=lambda: exports.to_csv_bytes(readings.comparison_table(idx, L, speed)),
                    file_name="wuhai_official_vs_computed.csv", mime="text/csv", on_click="ignore", icon="⬇️",
                    key="pg_dl_comparison")

@@ -1,7 +1,7 @@
 """Story (home): what Wuhai built, the published figures with their sources, and what the data shows."""
 import streamlit as st
 
-from ui.common import data_banner, figure_card, index, lang, md_escape, pct, send_what_is_drawn, t
+from ui.common import data_banner, figure_card, figure_cards, index, lang, md_escape, pct, send_what_is_drawn, t
 
 L = lang()
 st.title(t("story_title"))
@@ -34,11 +34,7 @@ show_chart(page_chart("residents-served", L))
 
 # 3. The published figures, each with its source.
 st.header(t("story_figures_h"))
-cards = [f for f in facts.key_figures()]
-cols = st.columns(4)
-for i, fig in enumerate(cards):
-    with cols[i % 4]:
-        figure_card(pick(L, fig.label_zh, fig.label_en), fig.display(L), official(fig))
+figure_cards([(pick(L, fig.label_zh, fig.label_en), fig.display(L), official(fig)) for fig in facts.key_figures()])
 
 # 4. What the data shows, beside the official figure.
 st.header(t("story_data_h"))
@@ -54,15 +50,10 @@ with left:
 with right:
     figure_card(t("m_all_circles"), pct(head["share_all_circles"]), tag,
                 help_text=t("method_coverage", speed=idx.params.speed_kmh))
-cols = st.columns(4)
-with cols[0]:
-    figure_card(t("m_f15"), pct(head["f15"]), tag)
-with cols[1]:
-    figure_card(t("m_pt"), f"{head['mean_pt_minutes']:.1f} {t('minutes')}", tag)
-with cols[2]:
-    figure_card(t("m_basic"), pct(head["share_basic_complete"]), tag)
-with cols[3]:
-    figure_card(t("m_not_covered"), f"{head['residents_not_all_circles']:,.0f}", tag)
+figure_cards([(t("m_f15"), pct(head["f15"]), tag),
+              (t("m_pt"), f"{head['mean_pt_minutes']:.1f} {t('minutes')}", tag),
+              (t("m_basic"), pct(head["share_basic_complete"]), tag),
+              (t("m_not_covered"), f"{head['residents_not_all_circles']:,.0f}", tag)])
 for chart_id in ("circle-coverage", "district-coverage"):
     show_chart(page_chart(chart_id, L))
 st.page_link("pages/my_circle.py", label=t("story_next"), icon="🚶")

@@ -34,8 +34,11 @@ def test_story_in_both_languages(lang, title):
     warning = " ".join(w.value for w in at.warning)
     assert "模拟数据" in warning and "simulated" in warning
     assert len(at.get("vega_lite_chart")) >= 3
-    labels = [m.label for m in at.metric]
-    assert any(("早餐" if lang == "zh" else "reakfast") in label for label in labels)
+    # A published figure's card holds its label, its value and its official tag together.
+    cards = [m.value for m in at.markdown if ("早餐" if lang == "zh" else "reakfast") in m.value and "###" in m.value]
+    assert cards, "no card for the breakfast figure"
+    card = next(c for c in cards[0].split("\n\n") if "早餐" in c or "reakfast" in c)
+    assert "### 428" in card and ("官方" if lang == "zh" else "Official") in card
 
 
 def test_story_computed_figure_equals_the_engine():

@@ -146,15 +146,27 @@ def data_banner(idx) -> None:
         st.info(t("imported_banner", label=md_escape(idx.describe(lang()))), icon="📂")
 
 
-def tag_line(tag: Tag) -> None:
-    """The provenance line under a number: official / computed / simulated, with its source."""
-    st.caption(md_escape(tag.text(lang())))
+def tag_line(*tags: Tag) -> None:
+    """The provenance line under a number: official / computed / simulated, with its source (one
+    line per tag, in one caption)."""
+    st.caption("  \n".join(md_escape(tag.text(lang())) for tag in tags))
 
 
 def figure_card(label: str, value: str, tag: Tag, help_text: str | None = None) -> None:
     """A metric with its provenance line underneath."""
     st.metric(label, value, help=help_text)
     tag_line(tag)
+
+
+def figure_cards(cards: list[tuple[str, str, Tag]], columns: int = 4) -> None:
+    """Figures as cards in ``columns`` columns: label, value, provenance line. Each column is one
+    text element (a metric and its caption would be two per figure, and every element costs
+    every reader's session). Labels and tags come from data files and are escaped."""
+    cols = st.columns(columns)
+    for i, col in enumerate(cols):
+        col.markdown("\n\n".join(
+            f":small[{md_escape(label)}]\n### {md_escape(value)}\n:small[:gray[{md_escape(tag.text(lang()))}]]"
+            for label, value, tag in cards[i::columns]))
 
 
 BAD_PARAM_CHARS = 300
