@@ -286,6 +286,13 @@ def progress_table(index, by: str = "city", speed_kmh: float | None = None, lang
     return metrics.memoised(index, ("progress_table", by, speed, lang), lambda: _progress_table(index, by, speed, lang))
 
 
+def progress_arrow(index, by: str = "city", speed_kmh: float | None = None, lang: str = "zh"):
+    """:func:`progress_table` as a shared Arrow table, for display."""
+    speed = None if speed_kmh is None else float(speed_kmh)
+    return metrics.memoised_arrow(index, ("progress_table", by, speed, lang),
+                                  lambda: progress_table(index, by, speed, lang))
+
+
 def _progress_table(index, by: str, speed_kmh: float | None, lang: str) -> pd.DataFrame:
     table = summary_table(index, by, speed_kmh)
     out = pd.DataFrame({"name": table["name_zh"] if lang == "zh" else table["name_en"]})
@@ -450,9 +457,15 @@ def assumptions_text() -> str:
 
 
 @lru_cache(maxsize=4)
+def taxonomy_arrow(lang: str = "zh"):
+    """:func:`taxonomy_table` as a shared Arrow table, for display (converted once per language)."""
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(taxonomy_table(lang), preserve_index=False)
+
+
 def taxonomy_table(lang: str = "zh") -> pd.DataFrame:
-    """The facility types for display: circle name in ``lang``, threshold, MOFCOM class, basis.
-    Built once per language and shared: callers must not modify it."""
+    """The facility types for display: circle name in ``lang``, threshold, MOFCOM class, basis."""
     from circle.taxonomy import circle_by_id, facility_types
 
     rows = [{"id": ft.id, "circle": circle_by_id(ft.circle).name(lang), "name_zh": ft.name_zh,

@@ -82,6 +82,14 @@ def memoised(index, key: tuple, compute):
     value = memo[key]
     return value.copy() if isinstance(value, (pd.DataFrame, list)) else value
 
+def memoised_arrow(index, key: tuple, frame) -> "pa.Table":
+    """``frame()`` as an Arrow table, converted once per index and key. Pages show tables through
+    ``st.dataframe``, which sends Arrow: handing it a frame converts it again on every view
+    (1–2 ms for a small table, several times that when many readers arrive at once). Arrow
+    tables are immutable, so one copy is shared."""
+    import pyarrow as pa
+
+    return memoised(index, ("arrow",) + key, lambda: pa.Table.from_pandas(frame(), preserve_index=False))
 
 
 def summary(index, by: str = "city", speed_kmh: float | None = None) -> pd.DataFrame:

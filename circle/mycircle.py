@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import h3
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from circle import access, geo, maps
 from circle.i18n import pick
@@ -117,7 +118,7 @@ def reach_records(index, lat: float, lng: float, speed_kmh: float, minutes: floa
             for h, m, r, f in zip(index.grid.cell_strings(cells), mins.tolist(), np.round(mins, 1).tolist(), fill)]
 
 
-def types_table(profile, lang: str = "zh") -> pd.DataFrame:
+def types_table(profile, lang: str = "zh") -> pa.Table:
     """One row per facility type: circle, minutes (text, one decimal; "—" without data, "none
     within 1 h" beyond the search), standard, nearest (name), count within 15 min."""
     from circle.taxonomy import facility_type
@@ -143,7 +144,8 @@ def types_table(profile, lang: str = "zh") -> pd.DataFrame:
         }
         for name, value in row.items():
             columns[name].append(value)
-    return pd.DataFrame(columns)
+    # An Arrow table: what st.dataframe sends, without a pandas round trip on every view.
+    return pa.Table.from_pydict(columns)
 
 
 def missing(profile, lang: str = "zh") -> list[str]:

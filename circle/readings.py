@@ -235,6 +235,18 @@ def comparison_table(index, lang: str = "zh", speed_kmh: float | None = None) ->
     return metrics.memoised(index, ("comparison_table", lang, speed), lambda: _comparison_table(index, lang, speed))
 
 
+def count_comparison_arrow(index, lang: str = "zh", speed_kmh: float | None = None):
+    """The published counts beside the computed ones (item, official, computed), as a shared
+    Arrow table for display."""
+    speed = float(speed_kmh or index.params.speed_kmh)
+
+    def frame() -> pd.DataFrame:
+        table = comparison_table(index, lang, speed)
+        return table.loc[table["id"].str.startswith("count_"), ["item", "official", "computed"]]
+
+    return metrics.memoised_arrow(index, ("count_comparison", lang, speed), frame)
+
+
 def _comparison_table(index, lang: str, speed_kmh: float) -> pd.DataFrame:
     rows = []
     for c in comparisons(index, speed_kmh):

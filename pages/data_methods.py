@@ -43,7 +43,7 @@ with st.expander(t("dm_assumptions")):
 # 4. The taxonomy.
 st.header(t("dm_taxonomy_h"))
 st.markdown(t("dm_taxonomy_intro"))
-st.dataframe(exports.taxonomy_table(L), hide_index=True, width="stretch", column_config={
+st.dataframe(exports.taxonomy_arrow(L), hide_index=True, width="stretch", column_config={
     "id": st.column_config.TextColumn(t("dm_col_id")),
     "circle": st.column_config.TextColumn(t("dm_col_circle")),
     "name_zh": st.column_config.TextColumn(t("dm_col_name_zh"), pinned=True),

@@ -121,7 +121,7 @@ else:
 st.subheader(t("mc_types_h"))
 table = mycircle.types_table(profile, L)
 st.dataframe(
-    table.drop(columns=["type_id"]), hide_index=True, width="stretch",
+    table.drop_columns(["type_id"]), hide_index=True, width="stretch",
     column_config={
         "type": t("col_type"), "circle": t("col_circle"),
         "minutes": st.column_config.TextColumn(t("col_minutes")),

@@ -41,7 +41,7 @@ tag = computed(idx, f"H3第{idx.params.resolution}级网格步行模型，{speed
 # 1. The table.
 st.header(t("pg_table_h"))
 with st.spinner(t("loading_index")):
-    table = exports.progress_table(idx, by, speed, L)
+    table = exports.progress_arrow(idx, by, speed, L)
 percent = {f"share_{c.id}": st.column_config.NumberColumn(c.name(L), format="percent", help=t("pg_help_circle"))
            for c in circles()}
 st.dataframe(table, hide_index=True, width="stretch", column_config={
@@ -90,9 +90,7 @@ for pair in pairs[:2]:
                   (t("pg_computed_col"), pair.short(L), pair.computed_tag)], columns=2)
     st.markdown(f":small[:gray[{md_escape(pair.computed_text(L))}]]\n\n"
                 + t("pg_reading_line", text=md_escape(pair.reading(L))))
-counts = readings.comparison_table(idx, L, speed)
-counts = counts[counts["id"].str.startswith("count_")]
-st.dataframe(counts[["item", "official", "computed"]], hide_index=True, width="stretch", column_config={
+st.dataframe(readings.count_comparison_arrow(idx, L, speed), hide_index=True, width="stretch", column_config={
     "item": st.column_config.TextColumn(t("pg_col_item"), pinned=True),
     "official": st.column_config.TextColumn(t("pg_official_col")),
     "computed": st.column_config.TextColumn(t("pg_computed_col")),

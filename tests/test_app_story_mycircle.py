@@ -139,6 +139,6 @@ def test_types_table_says_missing_minutes_in_words():
     gone = [tid for tid, acc in profile.types.items() if acc.minutes is None]
     assert gone
     for lang, words in (("zh", "1 小时内没有"), ("en", "none within 1 h")):
-        table = mycircle.types_table(profile, lang).set_index("type_id")
+        table = mycircle.types_table(profile, lang).to_pandas().set_index("type_id")
         assert (table.loc[gone, "minutes"] == words).all()
         assert table["minutes"].map(type).eq(str).all()
