@@ -58,12 +58,15 @@ st.dataframe(exports.taxonomy_arrow(L), hide_index=True, width="stretch", column
 st.header(t("dm_downloads"))
 st.markdown(t("dm_downloads_intro"))
 st.caption(t("dm_speed_note", speed=f"{idx.params.speed_kmh:.1f}"))
-for export_id, export in exports.EXPORTS.items():
-    st.markdown(f"**{md_escape(export.title(L))}** — {md_escape(export.description(L))}")
-    with st.container(horizontal=True):  # the file and its metadata side by side
-        st.download_button(t("dm_download_file", name=md_escape(export.file_name)), icon="⬇️", mime=export.mime,
-                           data=lambda e=export_id: exports.file_bytes(e, idx), file_name=export.file_name,
-                           on_click="ignore", key=f"dm_dl_{export_id}")
-        st.download_button(t("dm_download_meta"), mime="application/json", file_name=export.metadata_name,
-                           data=lambda e=export_id: exports.metadata_bytes(e, idx), on_click="ignore",
-                           key=f"dm_dl_{export_id}_meta")
+st.markdown("\n".join(f"- **{md_escape(e.title(L))}** ({md_escape(e.file_name)}) — {md_escape(e.description(L))}"
+                       for e in exports.EXPORTS.values()))
+# One pair of buttons for the chosen file (a pair per file would be 24 elements for every reader).
+export_id = st.selectbox(t("dm_choose_file"), list(exports.EXPORTS), format_func=lambda e: exports.EXPORTS[e].title(L),
+                         key="dm_export")
+export = exports.EXPORTS[export_id]
+with st.container(horizontal=True):  # the file and its metadata side by side
+    st.download_button(t("dm_download_file", name=md_escape(export.file_name)), icon="⬇️", mime=export.mime,
+                       data=lambda: exports.file_bytes(export_id, idx), file_name=export.file_name,
+                       on_click="ignore", key="dm_dl_file")
+    st.download_button(t("dm_download_meta"), mime="application/json", file_name=export.metadata_name,
+                       data=lambda: exports.metadata_bytes(export_id, idx), on_click="ignore", key="dm_dl_meta")

@@ -137,10 +137,19 @@ def test_progress_bad_params():
 def test_data_methods(lang):
     at = run_page("pages/data_methods.py", **({"lang": "en"} if lang == "en" else {}))
     check_common(at, "dm_title", lang)
-    buttons = at.get("download_button")
-    labels = " ".join(b.proto.label for b in buttons)
-    assert len(buttons) >= 12  # six files, each with its metadata
-    assert "geojson" in labels and "metadata" in labels.lower() or "说明" in labels
+    from circle import exports
+
+    text = " ".join(m.value for m in at.markdown)
+    for export in exports.EXPORTS.values():  # every file listed, with its description
+        assert export.title(lang).replace("(", "\\(")[:6] in text or export.title(lang)[:6] in text
+    # One file at a time: choosing it gives its own download and its metadata.
+    for export_id, export in exports.EXPORTS.items():
+        at.selectbox(key="dm_export").set_value(export_id).run()
+        assert not at.exception
+        buttons = at.get("download_button")
+        assert len(buttons) == 2
+        assert export.file_name.replace(".", "") in buttons[0].proto.label.replace("\\", "").replace(".", "")
+        assert ("说明" if lang == "zh" else "Metadata") in buttons[1].proto.label
     assert len(at.dataframe) >= 1 and len(at.dataframe[0].value) >= 30  # the taxonomy
     assert len(at.expander) >= 5  # four SOURCES.md and the assumptions
     text = " ".join(m.value for m in at.markdown)
