@@ -2,7 +2,8 @@
 import streamlit as st
 
 from circle import i18n
-from ui.common import FAVICON, bad_param, current_dataset, ensure_app_navigation, lang, md_escape, navigation_pages, t
+from ui.common import (FAVICON, bad_param, current_dataset, ensure_app_navigation, lang, md_escape, navigation_pages,
+                       settle_language, t)
 
 # A fresh server starts in Streamlit's legacy pages/ mode: leave it first, before any element is
 # drawn, so that the one rerun it takes costs nothing (it made cold starts ~0.5 s slower).
@@ -22,7 +23,7 @@ if st.session_state.get("lang") not in i18n.LANGS:
     st.session_state["lang"] = i18n.normalise_lang(raw_lang)
     if raw_lang and raw_lang.strip().lower() not in i18n.LANGS:
         st.session_state["bad_lang_param"] = raw_lang  # pages may say so (the chart page does)
-if lang() == "en":
+if settle_language() == "en":
     st.query_params["lang"] = "en"
 elif "lang" in st.query_params:
     del st.query_params["lang"]

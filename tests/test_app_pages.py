@@ -154,3 +154,35 @@ def test_data_methods(lang):
     assert len(at.expander) >= 5  # four SOURCES.md and the assumptions
     text = " ".join(m.value for m in at.markdown)
     assert "1.2" in text and "H3" in text
+
+
+def test_language_switch_changes_every_text_of_the_run():
+    """The sidebar switch reruns the page in the other language (each run settles its language
+    once, so nothing of the previous run's language may remain)."""
+    at = run_page("pages/progress.py")
+    check_common(at, "pg_title", "zh")
+    switch = at.sidebar.button_group[0]
+    switch.set_value("en").run()
+    assert not at.exception
+    check_common(at, "pg_title", "en")
+    assert at.query_params["lang"] in ("en", ["en"])
+    assert i18n.t("pg_table_h", "en") in [h.value for h in at.header]
+    at.sidebar.button_group[0].set_value("zh").run()
+    check_common(at, "pg_title", "zh")
+    assert "lang" not in at.query_params
+    assert i18n.t("pg_table_h", "zh") in [h.value for h in at.header]
+
+
+def test_language_is_remembered_only_within_its_run(monkeypatch):
+    from ui import common
+
+    marker, state = [object()], ["zh"]
+    monkeypatch.setattr(common, "_run_marker", lambda: marker[0])
+    monkeypatch.setattr(common, "_language_from_state", lambda: state[0])
+    assert common.settle_language() == "zh"
+    state[0] = "en"
+    assert common.lang() == "zh"  # the same run keeps the language it settled
+    marker[0] = object()          # a later run in the same thread
+    assert common.lang() == "en"  # reads the state again
+    marker[0] = None              # outside a script run
+    assert common.lang() == "en"

@@ -5,6 +5,7 @@ import base64
 import copy
 import gc
 import re
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -61,8 +62,35 @@ def navigation_pages(specs: tuple[tuple[str, str, str, bool], ...], default: str
     return [copy.copy(page) for page in _PAGES[key]]
 
 
+# The language of the script run in this thread, and the run it belongs to (see settle_language).
+_RUN = threading.local()
+
+
+def _run_marker():
+    """An object that is new for every script run (Streamlit resets a run's cursors each time)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return getattr(ctx, "cursors", None) if ctx is not None else None
+
+
+def settle_language() -> str:
+    """streamlit_app.py decides the run's language first; this remembers it for the rest of the
+    run, so the ~40 ``t()`` calls of a page do not each go through session state."""
+    value = _language_from_state()
+    _RUN.marker, _RUN.lang = _run_marker(), value
+    return value
+
+
 def lang() -> str:
     """'zh' or 'en', from the language switch (bound to the ``lang`` URL parameter)."""
+    marker = _run_marker()
+    if marker is not None and getattr(_RUN, "marker", None) is marker:
+        return _RUN.lang
+    return _language_from_state()
+
+
+def _language_from_state() -> str:
     ensure_app_navigation()
     value = st.session_state.get("lang")
     if value is None:
