@@ -1,4 +1,4 @@
-"""``python -m bench [build|lookup|batch|single|memory ...] [--json FILE] [--quick] [--strict]``
+"""``python -m bench [build|lookup|batch|single|memory|search ...] [--json FILE] [--quick] [--strict]``
 
 Runs the engine benchmarks (all of them by default), prints a table of goals and measurements with
 an honest PASS / MISS, and optionally writes everything to JSON. Not part of CI's pass/fail: the
@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import build, import_rebuild, lookup, memory, network
+from bench import build, import_rebuild, lookup, memory, network, search
 from bench.common import env_info, fmt_s, log, print_table, to_jsonable
 
 BENCHES = {
@@ -23,15 +23,16 @@ BENCHES = {
     "memory": memory.run,
     "import_rebuild": import_rebuild.run,
     "network": network.run,
+    "search": search.run,
 }
 ALIASES = {"lookup": ("batch", "single")}
-ORDER = ("build", "batch", "single", "memory", "import_rebuild", "network")
+ORDER = ("build", "batch", "single", "memory", "search", "import_rebuild", "network")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[1])
     parser.add_argument("names", nargs="*", metavar="NAME",
-                        help="benchmarks to run: build, lookup (= batch + single), batch, single, memory, import_rebuild, network; default all")
+                        help="benchmarks to run: build, lookup (= batch + single), batch, single, memory, search, import_rebuild, network; default all")
     parser.add_argument("--json", metavar="FILE", type=Path, help="also write results and details to FILE")
     parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller samples (a smoke run)")
     parser.add_argument("--strict", action="store_true", help="exit 1 if any goal is missed")

@@ -104,8 +104,8 @@ with left:
 
 with right:
     st.metric(t("mc_circles_h"), f"{profile.circles_covered}/8", help=t("mc_covered", n=profile.circles_covered))
-    tag_line(computed(idx))
     st.metric("PT", f"{profile.pt_minutes:.1f} {t('minutes')}")
+    tag_line(computed(idx))  # both numbers above
     st.markdown("  \n".join(
         f"{':material/check_circle:' if profile.circles[c.id] else ':material/radio_button_unchecked:'} "
         f"{md_escape(c.name(L))} — {t('covered') if profile.circles[c.id] else t('not_covered')}"

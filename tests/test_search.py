@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -305,16 +303,9 @@ def test_engine_does_not_import_streamlit():
     assert subprocess.run([sys.executable, "-c", code], cwd=Path(S.__file__).parent.parent).returncode == 0
 
 
-def test_search_is_fast():
-    S._index()  # build once
-    queries = ["长青社区", "changqing", "chanqing", "幸福社区", "Wuhai railway station", "长清社区",
-               "fenghuanglin", "乌海机场", "cqsq", "团结北路社区"]
-    times = []
-    for _ in range(20):
-        for q in queries:
-            S._pinyin_forms.cache_clear()   # no help from the reading cache
-            t = time.perf_counter()
-            search(q)
-            times.append(time.perf_counter() - t)
-    assert statistics.median(times) < 0.005
-    assert isinstance(gazetteer(), pd.DataFrame)
+def test_gazetteer_is_a_copy():
+    # How fast search is lives in the benchmarks (python -m bench search), not here.
+    frame = gazetteer()
+    assert isinstance(frame, pd.DataFrame)
+    frame.loc[:, "name_zh"] = "x"
+    assert (gazetteer()["name_zh"] != "x").any()
