@@ -48,9 +48,9 @@ _PAGES: dict[tuple, list] = {}
 def navigation_pages(specs: tuple[tuple[str, str, str, bool], ...], default: str) -> list:
     """The ``st.Page`` objects of this run, from ``(file stem, title key, Material icon, visible)``.
 
-    Building a page resolves its file on disk: system calls that each hand the GIL over, ~7% of
-    the server's time when 50 readers arrive at once. The pages are built once per language and
-    copied on every run (``st.navigation`` marks the copy it returns as the one to run)."""
+    Building a page resolves its file on disk: a few system calls per page, each handing the GIL
+    over, for every reader. The pages are built once per language and copied on every run
+    (``st.navigation`` marks the copy it returns as the one to run)."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
@@ -166,7 +166,7 @@ def index():
     _LOADED[dataset] = loaded
     # The index and all that is loaded by now live as long as the process: take them out of the
     # cyclic garbage collector's reach. Otherwise every full collection walks them all: ~0.2 s
-    # holding the GIL, one every 5–15 s in the load test, and whoever is being served then waits.
+    # holding the GIL, about one every 10 s in the load test, and whoever is being served waits.
     # Refcounting still frees what dies.
     gc.freeze()
     return loaded
