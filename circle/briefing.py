@@ -4,8 +4,8 @@
 title, one headline (a number or a short message) with what it means, up to three short lines,
 one chart id (with its filters), the source line, speaker notes holding every source, and whether
 the slide rests on simulated data. The briefing page shows the slides; :func:`to_pptx` (python-
-pptx: title, headline, picture, text, notes) and :func:`to_pdf` (matplotlib, the same pages) export
-them. Chart pictures come from :mod:`circle.chart_export` / :mod:`circle.staticmap`: offline, with
+pptx: title, headline, picture, text, notes) and :func:`to_pdf` (matplotlib: the same slides, then
+one page of speaker notes and sources per slide) export them. Chart pictures come from :mod:`circle.chart_export` / :mod:`circle.staticmap`: offline, with
 the CJK font. Story: why → what was built → journey → the eight circles → districts → map → gaps
 (streets, facility types) → next steps.
 """
@@ -385,6 +385,38 @@ def slide_figure(deck: Deck, i: int):
     return fig
 
 
+def notes_figure(deck: Deck, i: int):
+    """The speaker notes of slide ``i`` as a page of the PDF's appendix: the slide's title, then its
+    notes (key point, lines, every source, the simulated warning) as text."""
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+
+    from circle import fonts
+    from circle.staticmap import _wrap
+
+    cjk = fonts.cjk_font()
+
+    def fp(size: float, weight: str = "normal") -> FontProperties:
+        if cjk is not None:
+            return FontProperties(fname=str(cjk.path), size=size, weight=weight)
+        return FontProperties(size=size, weight=weight)
+
+    s = deck.slides[i]
+    W, H = SLIDE_W_IN, SLIDE_H_IN
+    fig = Figure(figsize=(W, H))
+    fig.patch.set_facecolor("white")
+    heading = pick(deck.lang, f"讲稿与来源 · 第 {i + 1} 页：{s.title}", f"Speaker notes and sources · slide {i + 1}: {s.title}")
+    fig.text(0.5 / W, 1 - 0.4 / H, heading, fontproperties=fp(20, "bold"), ha="left", va="top", parse_math=False)
+    width = 150 if deck.lang == "en" else 80
+    lines = [w for paragraph in s.notes.split("\n") for w in (_wrap(paragraph, width) or [""])]
+    size = 13 if len(lines) <= 24 else max(8.0, 13 * 24 / len(lines))  # long notes: smaller, never cut
+    fig.text(0.5 / W, 1 - 1.2 / H, "\n".join(lines), fontproperties=fp(size), ha="left", va="top",
+             color="#222", linespacing=1.45, parse_math=False)
+    fig.text(11.6 / W, 1 - 7.05 / H, f"{len(deck.slides) + i + 1} / {2 * len(deck.slides)}",
+             fontproperties=fp(9), color="#777", ha="left", va="top")
+    return fig
+
+
 def slide_png(deck: Deck, i: int, dpi: int = 100) -> bytes:
     buf = io.BytesIO()
     slide_figure(deck, i).savefig(buf, format="png", dpi=dpi)
@@ -392,7 +424,9 @@ def slide_png(deck: Deck, i: int, dpi: int = 100) -> bytes:
 
 
 def to_pdf(deck: Deck) -> bytes:
-    """The same pages as the PPTX, as a PDF (matplotlib, with the CJK font)."""
+    """The same slides as the PPTX, as a PDF (matplotlib, with the CJK font), then an appendix with
+    each slide's speaker notes and sources (what the PPTX keeps in its notes), one page per slide:
+    the slides can be shown as they are, and the notes printed for the presenter."""
     from matplotlib.backends.backend_pdf import PdfPages
 
     buf = io.BytesIO()
@@ -400,6 +434,8 @@ def to_pdf(deck: Deck) -> bytes:
                                  "Creator": chart_export.APP_NAME[1]}) as pdf:
         for i in range(len(deck.slides)):
             pdf.savefig(slide_figure(deck, i), dpi=150)
+        for i in range(len(deck.slides)):
+            pdf.savefig(notes_figure(deck, i), dpi=150)
     return buf.getvalue()
 
 

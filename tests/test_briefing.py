@@ -104,15 +104,29 @@ def test_pptx_has_the_slides_titles_pictures_and_notes(deck, pptx_bytes):
     assert any(facts.ARTICLE_SOURCE in sh.text_frame.text for sh in first.shapes if sh.has_text_frame)
 
 
-def test_pdf_has_the_same_pages(deck, pdf_bytes):
+def test_pdf_has_the_slides_then_their_notes(deck, pdf_bytes):
     assert pdf_bytes.startswith(b"%PDF")
-    assert _pdf_pages(pdf_bytes) == len(deck)
+    assert _pdf_pages(pdf_bytes) == 2 * len(deck)  # the slides, then one notes page per slide
+
+
+def test_pdf_notes_pages_hold_every_source(index):
+    """The appendix carries what the PPTX keeps in its notes (English: text extracts reliably)."""
+    pypdf = pytest.importorskip("pypdf")
+    deck = briefing.build_deck(index, "en", generated=WHEN)
+    reader = pypdf.PdfReader(io.BytesIO(briefing.export(deck, "pdf")))
+    notes_pages = [" ".join(page.extract_text().split()) for page in reader.pages[len(deck):]]
+    assert len(notes_pages) == len(deck)
+    for i, (slide, text) in enumerate(zip(deck.slides, notes_pages)):
+        assert f"slide {i + 1}" in text and "Sources" in text
+        for source_line in (slide.headline_source, slide.source):
+            words = " ".join(source_line.split())[:40]
+            assert words in text, (i, words)
 
 
 def test_cli_writes_pptx_and_pdf(tmp_path, capsys):
     out = tmp_path / "deck.pdf"
     assert main(["briefing", "--out", str(out), "--lang", "en", "--district", "Wuda"]) == 0
-    assert out.read_bytes().startswith(b"%PDF") and _pdf_pages(out.read_bytes()) == len(STORY)
+    assert out.read_bytes().startswith(b"%PDF") and _pdf_pages(out.read_bytes()) == 2 * len(STORY)
     assert "9 slides" in capsys.readouterr().out
 
 
