@@ -60,7 +60,7 @@ def city_map() -> None:
         street = st.selectbox(t("cm_street"), list(streets), format_func=streets.get, key="cm_street",
                               disabled=not district)
     speed = st.segmented_control(t("cm_speed"), list(SPEEDS), format_func=SPEEDS.get, key="cm_speed",
-                                 required=True)
+                                 required=True, width="stretch")  # stretch: wraps on a phone
     basemap = st.checkbox(t("cm_basemap"), key="cm_basemap", help=t("cm_basemap_help"))
     view = mapdata.MapView(measure, type_id, district or None, street or None, float(speed))
     keep_in_url(view)

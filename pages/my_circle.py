@@ -62,7 +62,8 @@ location = st.session_state["place_state"]
 presets = access.SPEED_PRESETS_KMH
 speed_names = {v: k for k, v in presets.items()}
 speed_key = st.segmented_control(t("mc_speed"), list(presets), default=speed_names.get(speed, "default"),
-                                 format_func=lambda k: t(f"speed_{k}"), key="mc_speed", required=True)
+                                 format_func=lambda k: t(f"speed_{k}"), key="mc_speed", required=True,
+                                 width="stretch")  # stretch: the four speeds wrap on a phone
 speed = presets[speed_key]
 
 # --- the profile -------------------------------------------------------------------------------

@@ -22,10 +22,11 @@ if "pg_by" not in st.session_state:
 
 GROUPS = {g: t(f"by_{g}") for g in exports.GROUPINGS}
 SPEEDS = {kmh: t(f"cm_speed_{name}") for name, kmh in access.SPEED_PRESETS_KMH.items()}
-with st.container(horizontal=True):
-    by = st.segmented_control(t("pg_by"), list(GROUPS), format_func=GROUPS.get, key="pg_by", required=True)
-    speed = float(st.segmented_control(t("pg_speed"), list(SPEEDS), format_func=SPEEDS.get, key="pg_speed",
-                                       required=True))
+# width="stretch": a control's buttons wrap on a phone instead of running off the screen
+by = st.segmented_control(t("pg_by"), list(GROUPS), format_func=GROUPS.get, key="pg_by", required=True,
+                          width="stretch")
+speed = float(st.segmented_control(t("pg_speed"), list(SPEEDS), format_func=SPEEDS.get, key="pg_speed",
+                                   required=True, width="stretch"))
 wanted = {"by": by if by != exports.DEFAULT_GROUPING else None,
           "speed": f"{speed:g}" if abs(speed - access.DEFAULT_SPEED_KMH) > 1e-9 else None}
 for key, value in wanted.items():
