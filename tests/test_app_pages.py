@@ -186,3 +186,13 @@ def test_language_is_remembered_only_within_its_run(monkeypatch):
     assert common.lang() == "en"  # reads the state again
     marker[0] = None              # outside a script run
     assert common.lang() == "en"
+
+
+@pytest.mark.parametrize("n,parts,sizes", [(8, 4, [2, 2, 2, 2]), (17, 4, [5, 4, 4, 4]), (2, 4, [1, 1, 0, 0]),
+                                           (0, 2, [0, 0])])
+def test_chunks_keep_the_order_in_even_runs(n, parts, sizes):
+    from ui.common import chunks
+
+    runs = chunks(range(n), parts)
+    assert [len(r) for r in runs] == sizes
+    assert [x for r in runs for x in r] == list(range(n))

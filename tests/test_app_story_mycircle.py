@@ -34,6 +34,10 @@ def test_story_in_both_languages(lang, title):
     warning = " ".join(w.value for w in at.warning)
     assert "模拟数据" in warning and "simulated" in warning
     assert len(at.get("vega_lite_chart")) >= 3
+    # The eight circles read 1 to 8 in page order (a phone stacks the columns in that order).
+    text = "\n".join(m.value for m in at.markdown)
+    positions = [text.find(f"**{n}. ") for n in range(1, 9)]
+    assert -1 not in positions and positions == sorted(positions), positions
     # A published figure's card holds its label, its value and its official tag together.
     cards = [m.value for m in at.markdown if ("早餐" if lang == "zh" else "reakfast") in m.value and "###" in m.value]
     assert cards, "no card for the breakfast figure"

@@ -192,15 +192,28 @@ def figure_card(label: str, value: str, tag: Tag, help_text: str | None = None) 
     tag_line(tag)
 
 
+def chunks(items, parts: int) -> list:
+    """``items`` in ``parts`` consecutive runs, as even as possible (the first ones longer): what
+    goes in each of ``parts`` columns so that a phone, which stacks columns, keeps the order."""
+    items = list(items)
+    size, extra = divmod(len(items), parts)
+    out, start = [], 0
+    for k in range(parts):
+        end = start + size + (1 if k < extra else 0)
+        out.append(items[start:end])
+        start = end
+    return out
+
+
 def figure_cards(cards: list[tuple[str, str, Tag]], columns: int = 4) -> None:
     """Figures as cards in ``columns`` columns: label, value, provenance line. Each column is one
     text element (a metric and its caption would be two per figure, and every element costs
-    every reader's session). Labels and tags come from data files and are escaped."""
-    cols = st.columns(columns)
-    for i, col in enumerate(cols):
+    every reader's session) holding consecutive cards, so a phone reads them in order. Labels and
+    tags come from data files and are escaped."""
+    for col, part in zip(st.columns(columns), chunks(cards, columns)):
         col.markdown("\n\n".join(
             f":small[{md_escape(label)}]\n### {md_escape(value)}\n:small[:gray[{md_escape(tag.text(lang()))}]]"
-            for label, value, tag in cards[i::columns]))
+            for label, value, tag in part))
 
 
 BAD_PARAM_CHARS = 300
