@@ -5,7 +5,8 @@ title, one headline (a number or a short message) with what it means, up to thre
 one chart id (with its filters), the source line, speaker notes holding every source, and whether
 the slide rests on simulated data. The briefing page shows the slides; :func:`to_pptx` (python-
 pptx: title, headline, picture, text, notes) and :func:`to_pdf` (matplotlib: the same slides, then
-one page of speaker notes and sources per slide) export them. Chart pictures come from :mod:`circle.chart_export` / :mod:`circle.staticmap`: offline, with
+one page of speaker notes and sources per slide) export them. Chart pictures come from
+:mod:`circle.chart_export` / :mod:`circle.staticmap`: offline, with
 the CJK font. Story: why → what was built → journey → the eight circles → districts → map → gaps
 (streets, facility types) → next steps.
 """
@@ -339,18 +340,10 @@ def slide_figure(deck: Deck, i: int):
     """Slide ``i`` drawn as a matplotlib figure (the PDF page; also a PNG preview)."""
     import numpy as np
     from matplotlib.figure import Figure
-    from matplotlib.font_manager import FontProperties
     from PIL import Image
 
-    from circle import fonts
+    from circle.fonts import font_properties as fp
     from circle.staticmap import _wrap
-
-    cjk = fonts.cjk_font()
-
-    def fp(size: float, weight: str = "normal") -> FontProperties:
-        if cjk is not None:
-            return FontProperties(fname=str(cjk.path), size=size, weight=weight)
-        return FontProperties(size=size, weight=weight)
 
     s = deck.slides[i]
     width = 40 if deck.lang == "zh" else 70
@@ -389,23 +382,16 @@ def notes_figure(deck: Deck, i: int):
     """The speaker notes of slide ``i`` as a page of the PDF's appendix: the slide's title, then its
     notes (key point, lines, every source, the simulated warning) as text."""
     from matplotlib.figure import Figure
-    from matplotlib.font_manager import FontProperties
 
-    from circle import fonts
+    from circle.fonts import font_properties as fp
     from circle.staticmap import _wrap
-
-    cjk = fonts.cjk_font()
-
-    def fp(size: float, weight: str = "normal") -> FontProperties:
-        if cjk is not None:
-            return FontProperties(fname=str(cjk.path), size=size, weight=weight)
-        return FontProperties(size=size, weight=weight)
 
     s = deck.slides[i]
     W, H = SLIDE_W_IN, SLIDE_H_IN
     fig = Figure(figsize=(W, H))
     fig.patch.set_facecolor("white")
-    heading = pick(deck.lang, f"讲稿与来源 · 第 {i + 1} 页：{s.title}", f"Speaker notes and sources · slide {i + 1}: {s.title}")
+    heading = pick(deck.lang, f"讲稿与来源 · 第 {i + 1} 页：{s.title}",
+                   f"Speaker notes and sources · slide {i + 1}: {s.title}")
     fig.text(0.5 / W, 1 - 0.4 / H, heading, fontproperties=fp(20, "bold"), ha="left", va="top", parse_math=False)
     width = 150 if deck.lang == "en" else 80
     lines = [w for paragraph in s.notes.split("\n") for w in (_wrap(paragraph, width) or [""])]

@@ -110,3 +110,14 @@ def matplotlib_family() -> str:
         return "DejaVu Sans"
     font_manager.fontManager.addfont(str(font.path))
     return font_manager.FontProperties(fname=str(font.path)).get_name()
+
+
+def font_properties(size: float, weight: str = "normal"):
+    """matplotlib ``FontProperties`` in the CJK font (by file, so no font cache is needed), or in
+    the fallback family when this machine has none."""
+    from matplotlib.font_manager import FontProperties
+
+    font = cjk_font()
+    if font is not None:
+        return FontProperties(fname=str(font.path), size=size, weight=weight)
+    return FontProperties(family=matplotlib_family(), size=size, weight=weight)

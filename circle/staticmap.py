@@ -246,18 +246,9 @@ def render(index, lang: str = "zh", speed_kmh: float | None = None, district: st
            width_in: float = 8.0, height_in: float = 9.0) -> StaticMap:
     """Draw the coverage map of the city (or a district / street) and return a :class:`StaticMap`."""
     from matplotlib.figure import Figure
-    from matplotlib.font_manager import FontProperties
     from matplotlib.patches import Patch
 
-    from circle import fonts
-
-    family = fonts.matplotlib_family()
-    cjk = fonts.cjk_font()
-
-    def fp(size: float, weight: str = "normal") -> FontProperties:
-        if cjk is not None:
-            return FontProperties(fname=str(cjk.path), size=size, weight=weight)
-        return FontProperties(family=family, size=size, weight=weight)
+    from circle.fonts import font_properties as fp
 
     speed = float(speed_kmh or index.params.speed_kmh)
     positions = _view_cells(index, district, street)
