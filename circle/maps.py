@@ -166,21 +166,20 @@ _DATA_SLOT = '"data":[]'
 
 
 @lru_cache(maxsize=64)
-def _layer_template(kind: str, layer_id: str, options: tuple) -> str:
-    """A layer's JSON with an empty data slot, encoded by pydeck once per style."""
-    make = hex_layer if kind == "hex" else point_layer
+def _layer_template(make, layer_id: str, options: tuple) -> str:
+    """The JSON of ``make(layer_id, [], **options)`` with its empty data slot, encoded by pydeck once."""
     text = _dumps(make(layer_id, [], **dict(options)))
     if text.count(_DATA_SLOT) != 1:  # pragma: no cover - another pydeck
         raise RuntimeError("unexpected pydeck layer encoding")
     return text
 
 
-def records_layer_json(kind: str, layer_id: str, records: list[dict], **options) -> LayerJSON:
-    """``hex_layer`` (kind "hex") or ``point_layer`` (kind "point") of plain records, encoded as
-    pydeck would, without building a ``pydeck.Layer`` per request (that costs more than the
-    encoding itself). Records hold JSON types only (str, int, float, lists of these)."""
+def records_layer_json(make, layer_id: str, records: list[dict], **options) -> LayerJSON:
+    """``make(layer_id, records, **options)`` (``hex_layer`` or ``point_layer``) encoded as pydeck
+    would, without building a ``pydeck.Layer`` per request (that costs more than the encoding
+    itself). Records hold JSON types only (str, int, float, lists of these)."""
     options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
-    template = _layer_template(kind, layer_id, tuple(sorted(options.items())))
+    template = _layer_template(make, layer_id, tuple(sorted(options.items())))
     return LayerJSON(template.replace(_DATA_SLOT, '"data":' + _dumps(records), 1))
 
 

@@ -123,13 +123,12 @@ def types_table(profile, lang: str = "zh") -> pa.Table:
     within 1 h" beyond the search), standard, nearest (name), count within 15 min."""
     from circle.taxonomy import facility_type
 
-    columns = {name: [] for name in ("type", "circle", "minutes", "threshold", "ok", "nearest", "count_15min",
-                                     "type_id")}
+    rows = []
     for type_id, acc in profile.types.items():
         ftype = facility_type(type_id)
         status = (pick(lang, "无数据", "no data") if acc.within_threshold is None
                   else pick(lang, "✓ 达标", "✓ yes") if acc.within_threshold else pick(lang, "✗ 未达标", "✗ no"))
-        row = {
+        rows.append({
             "type": ftype.name(lang),
             "circle": circle_by_id(ftype.circle).name(lang),
             # Text, so a missing value reads as words rather than "None" in the table.
@@ -141,11 +140,9 @@ def types_table(profile, lang: str = "zh") -> pa.Table:
             "nearest": pick(lang, acc.nearest_name or "", acc.nearest_name_en or "") or "—",
             "count_15min": acc.count_15min,
             "type_id": type_id,
-        }
-        for name, value in row.items():
-            columns[name].append(value)
+        })
     # An Arrow table: what st.dataframe sends, without a pandas round trip on every view.
-    return pa.Table.from_pydict(columns)
+    return pa.Table.from_pylist(rows)
 
 
 def missing(profile, lang: str = "zh") -> list[str]:
@@ -220,10 +217,11 @@ def map_layers(index, location: Location, profile, speed_kmh: float, lang: str =
     ``maps.serialised_deck``: the grid and context layers once per index and language, the rest
     from plain records on every view."""
     reach = reach_records(index, location.lat, location.lng, speed_kmh, lang=lang)
-    return [pick_layer(index, lang), maps.records_layer_json("hex", "reach", reach), *maps.context_layers_json(lang),
-            maps.records_layer_json("point", "nearest", nearest_points(profile, lang), colour=(31, 119, 180, 220),
-                                    radius_px=4),
-            maps.records_layer_json("point", "here", here_point(location, lang), colour=(20, 20, 20, 255),
+    return [pick_layer(index, lang), maps.records_layer_json(maps.hex_layer, "reach", reach),
+            *maps.context_layers_json(lang),
+            maps.records_layer_json(maps.point_layer, "nearest", nearest_points(profile, lang),
+                                    colour=(31, 119, 180, 220), radius_px=4),
+            maps.records_layer_json(maps.point_layer, "here", here_point(location, lang), colour=(20, 20, 20, 255),
                                     radius_px=7, pickable=False)]
 
 

@@ -162,10 +162,10 @@ def test_my_circle_layers_equal_pydeck(index, lang):
     nearest = mycircle.nearest_points(profile, lang)
     assert len(reach) > 50 and nearest
     assert all(isinstance(r["hex"], str) and len(r["fill"]) == 4 for r in reach)
-    pairs = [(maps.records_layer_json("hex", "reach", reach), maps.hex_layer("reach", pd.DataFrame(reach))),
-             (maps.records_layer_json("point", "nearest", nearest, colour=(31, 119, 180, 220), radius_px=4),
+    pairs = [(maps.records_layer_json(maps.hex_layer, "reach", reach), maps.hex_layer("reach", pd.DataFrame(reach))),
+             (maps.records_layer_json(maps.point_layer, "nearest", nearest, colour=(31, 119, 180, 220), radius_px=4),
               maps.point_layer("nearest", pd.DataFrame(nearest), colour=(31, 119, 180, 220), radius_px=4)),
-             (maps.records_layer_json("point", "here", mycircle.here_point(place, lang), pickable=False),
+             (maps.records_layer_json(maps.point_layer, "here", mycircle.here_point(place, lang), pickable=False),
               maps.point_layer("here", mycircle.here_point(place, lang), pickable=False))]
     for spliced, layer in pairs:
         assert spliced == maps.layer_json(layer)
