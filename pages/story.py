@@ -1,7 +1,8 @@
 """Story (home): what Wuhai built, the published figures with their sources, and what the data shows."""
 import streamlit as st
 
-from ui.common import chunks, data_banner, figure_card, figure_cards, index, lang, md_escape, pct, send_what_is_drawn, t
+from ui.common import (data_banner, figure_card, figure_cards, index, lang, md_escape, pct, send_what_is_drawn, t,
+                       texts_in_columns)
 
 L = lang()
 st.title(t("story_title"))
@@ -18,12 +19,8 @@ from ui.chart_views import page_chart, show_chart  # noqa: E402
 # 1. What a life circle is: the eight circles.
 st.header(t("story_what_h"))
 st.markdown(t("story_what"))
-# One text per column (each element costs every reader's session), consecutive circles in each, so
-# a phone, which stacks the columns, reads them 1 to 8.
-for col, part in zip(st.columns(4), chunks(circles(), 4)):
-    col.markdown("\n\n".join(f"**{c.order}. {md_escape(c.name(L))}**  \n"
-                               f":gray[{md_escape(c.description_en if L == 'en' else c.description_zh)}]"
-                               for c in part))
+texts_in_columns([f"**{c.order}. {md_escape(c.name(L))}**  \n"
+                  f":gray[{md_escape(c.description_en if L == 'en' else c.description_zh)}]" for c in circles()], 4)
 
 # 2. The journey, from the official timeline.
 st.header(t("story_journey_h"))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from circle import i18n
 from circle.provenance import Tag
@@ -51,8 +52,6 @@ def navigation_pages(specs: tuple[tuple[str, str, str, bool], ...], default: str
     Building a page resolves its file on disk: a few system calls per page, each handing the GIL
     over, for every reader. The pages are built once per language and copied on every run
     (``st.navigation`` marks the copy it returns as the one to run)."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
     ctx = get_script_run_ctx()
     key = (lang(), specs, default, str(ctx.pages_manager.main_script_parent) if ctx else None)
     if key not in _PAGES:
@@ -68,8 +67,6 @@ _RUN = threading.local()
 
 def _run_marker():
     """An object that is new for every script run (Streamlit resets a run's cursors each time)."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
     ctx = get_script_run_ctx()
     return getattr(ctx, "cursors", None) if ctx is not None else None
 
@@ -193,8 +190,7 @@ def figure_card(label: str, value: str, tag: Tag, help_text: str | None = None) 
 
 
 def chunks(items, parts: int) -> list:
-    """``items`` in ``parts`` consecutive runs, as even as possible (the first ones longer): what
-    goes in each of ``parts`` columns so that a phone, which stacks columns, keeps the order."""
+    """``items`` in ``parts`` consecutive runs, as even as possible (the first ones longer)."""
     items = list(items)
     size, extra = divmod(len(items), parts)
     out, start = [], 0
@@ -205,15 +201,20 @@ def chunks(items, parts: int) -> list:
     return out
 
 
+def texts_in_columns(texts: list[str], columns: int) -> None:
+    """Markdown texts in ``columns`` columns, one element per column (every element costs each
+    reader's session) holding consecutive texts, so a phone, which stacks columns, keeps the order."""
+    for col, part in zip(st.columns(columns), chunks(texts, columns)):
+        col.markdown("\n\n".join(part))
+
+
 def figure_cards(cards: list[tuple[str, str, Tag]], columns: int = 4) -> None:
-    """Figures as cards in ``columns`` columns: label, value, provenance line. Each column is one
-    text element (a metric and its caption would be two per figure, and every element costs
-    every reader's session) holding consecutive cards, so a phone reads them in order. Labels and
-    tags come from data files and are escaped."""
-    for col, part in zip(st.columns(columns), chunks(cards, columns)):
-        col.markdown("\n\n".join(
-            f":small[{md_escape(label)}]\n### {md_escape(value)}\n:small[:gray[{md_escape(tag.text(lang()))}]]"
-            for label, value, tag in part))
+    """Figures as cards in ``columns`` columns: label, value, provenance line (a metric and its
+    caption would be two elements per figure). Labels and tags come from data files and are
+    escaped."""
+    language = lang()
+    texts_in_columns([f":small[{md_escape(label)}]\n### {md_escape(value)}\n"
+                      f":small[:gray[{md_escape(tag.text(language))}]]" for label, value, tag in cards], columns)
 
 
 BAD_PARAM_CHARS = 300
